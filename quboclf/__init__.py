@@ -1,0 +1,18 @@
+"""quboclf: QUBO-trained CNN heads and QUBO post-training quantization for scikit-learn.
+
+Every training or rounding problem is posed as a QUBO and solved by simulated annealing on the CPU
+(the default) or by any dimod sampler, a D-Wave QPU included.
+"""
+
+from ._classifier import QUBOCNNClassifier
+from ._features import RandomConvFeatures
+from ._quantizer import QUBOQuantizer
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "QUBOCNNClassifier",
+    "QUBOQuantizer",
+    "RandomConvFeatures",
+    "__version__",
+]

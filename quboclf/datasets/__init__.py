@@ -1,0 +1,1 @@
+"""Placeholder: being written (owner replaces this whole file)."""
