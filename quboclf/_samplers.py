@@ -1,0 +1,791 @@
+"""Resolution of ``sampler=``: one :class:`Solver` per estimator fit, whatever solves the QUBOs.
+
+Every estimator hands its :class:`~quboclf._qubo.QuadraticProblem` objects to a :class:`Solver`
+made by :func:`make_solver` from the estimator's ``sampler`` and ``sampler_params``:
+
+======================  =======================================================================
+``sampler``             what solves the problem
+======================  =======================================================================
+``"sa"``                :func:`quboclf._anneal.anneal`: numba simulated annealing on the integer
+                        levels with carry moves, warm-started from the current weights
+``"sa-dimod"``          :class:`dwave.samplers.SimulatedAnnealingSampler` on the assembled BQM
+``"tabu"``              :class:`dwave.samplers.TabuSampler` on the assembled BQM
+``"exact"``             :class:`dimod.ExactSolver` (brute force, at most 20 free bits)
+``"qpu"``               a D-Wave QPU through :class:`dwave.system.DWaveCliqueSampler`
+``"hybrid"``            Leap's hybrid solver through :class:`dwave.system.LeapHybridSampler`
+a ``dimod.Sampler``     used as is on the assembled BQM
+======================  =======================================================================
+
+A :class:`Solver` is a small picklable object that holds names and parameters only; it builds
+its dimod sampler (and, for the QPU, its cloud client) lazily in the process that solves, and
+caches it there. This keeps estimators cloneable and lets ``n_jobs`` ship solvers to workers.
+"""
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from . import _qubo
+
+__all__ = [
+    "SAMPLER_NAMES",
+    "EXACT_MAX_VARIABLES",
+    "QPUAccessError",
+    "SolveResult",
+    "Solver",
+    "check_sampler",
+    "make_solver",
+    "seeds_from",
+]
+
+#: Names ``sampler=`` accepts (besides a ``dimod.Sampler`` instance).
+SAMPLER_NAMES = ("sa", "sa-dimod", "tabu", "exact", "qpu", "hybrid")
+
+#: ``sampler="exact"`` enumerates ``2**n`` states; it refuses problems with more free bits.
+EXACT_MAX_VARIABLES = 20
+
+# quboclf's own keys, accepted by every sampler and never passed on to it.
+_COMMON_KEYS = frozenset({"polish"})
+
+# Keys each named sampler accepts (besides _COMMON_KEYS); "qpu" and "hybrid" are handled apart.
+_SAMPLE_KEYS = {
+    "sa": frozenset({"num_reads", "num_sweeps", "beta_range", "moves", "warm_start"}),
+    "sa-dimod": frozenset(
+        {
+            "num_reads",
+            "num_sweeps",
+            "beta_range",
+            "beta_schedule_type",
+            "num_sweeps_per_beta",
+            "randomize_order",
+            "proposal_acceptance_criteria",
+            "warm_start",
+        }
+    ),
+    "tabu": frozenset(
+        {
+            "num_reads",
+            "timeout",
+            "tenure",
+            "num_restarts",
+            "energy_threshold",
+            "coefficient_z_first",
+            "coefficient_z_restart",
+            "lower_bound_z",
+            "warm_start",
+        }
+    ),
+    "exact": frozenset(),
+}
+
+# Keys that configure the connection to Leap (dwave-cloud-client's ``Client.from_config``); every
+# other key of ``"qpu"``/``"hybrid"`` goes to ``sample``.
+_CLIENT_KEYS = frozenset(
+    {
+        "token",
+        "endpoint",
+        "region",
+        "solver",
+        "profile",
+        "config_file",
+        "client",
+        "proxy",
+        "headers",
+        "cert",
+        "permissive_ssl",
+        "connection_close",
+        "request_timeout",
+        "polling_timeout",
+        "leap_api_endpoint",
+    }
+)
+# Sample keys that DWaveCliqueSampler consumes itself (embedding), not listed in its parameters.
+_QPU_EMBEDDING_KEYS = frozenset({"chain_strength", "chain_break_method", "chain_break_fraction"})
+# Keys quboclf sets itself on the QPU; a user value would break the clique embedding's scaling.
+_QPU_RESERVED_KEYS = frozenset({"auto_scale", "bias_range", "quadratic_range", "return_embedding"})
+
+# Defaults that differ from the underlying sampler's own.
+_DEFAULTS = {
+    # anneal() ends every read with a greedy descent of its own move set unless told otherwise
+    "sa": {"warm_start": True, "polish": True},
+    # One read (DWaveSampler's default) wastes the ~15 ms programming time every problem pays.
+    "qpu": {"num_reads": 100},
+}
+
+_INSTALL_QPU = 'pip install "quboclf[qpu]"'
+_ACCESS_HELP = (
+    "Configure access to D-Wave Leap in one of three ways: run `dwave config create` (dwave-"
+    "cloud-client's interactive set-up, writes a configuration file with your API token), set "
+    "the DWAVE_API_TOKEN environment variable, or pass sampler_params={'token': ...} (plus "
+    "'region'/'endpoint'/'solver' if needed). Your token is on the Leap dashboard."
+)
+
+
+class QPUAccessError(RuntimeError):
+    """D-Wave Leap (``sampler="qpu"`` or ``"hybrid"``) is not configured or cannot be reached.
+
+    Raised instead of dwave-cloud-client's bare ``ValueError("API token not defined")``,
+    authentication failures, timeouts and connection errors; the message says how to configure
+    access and the original exception is chained as ``__cause__``.
+    """
+
+
+@dataclass
+class SolveResult:
+    """Best answer found for one :class:`~quboclf._qubo.QuadraticProblem`.
+
+    Attributes
+    ----------
+    levels : ndarray of shape (n,), dtype int64
+        Integer levels of the best answer (after polishing, if requested).
+    energy : float
+        QUBO energy ``f(w(levels)) - f(offset)`` of ``levels``.
+    info : dict
+        What the solver reported. Always present: ``sampler`` (name or class name), ``time_s``
+        (wall time of the whole solve), ``energy`` (as above), ``raw_energy`` (energy of the
+        sampler's own best answer, before any polish), ``polished`` (whether a carry-move
+        descent ran), ``qpu_access_time``
+        (microseconds, or None off the QPU), ``timing`` (the solver-reported timing dict, or
+        ``{}``), ``n_qubo_variables`` (free binary variables). Samplers add their own facts
+        (reads, ``beta_range``, ``problem_id``, chain lengths, ...).
+    """
+
+    levels: np.ndarray
+    energy: float
+    info: dict = field(default_factory=dict)
+
+
+def seeds_from(random_state, n):
+    """Draw ``n`` integer seeds in ``[0, 2**31)`` from ``random_state``.
+
+    Every sampler that takes a seed (``"sa"``, ``"sa-dimod"``, ``"tabu"``) accepts these.
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None
+        Source of randomness, as in scikit-learn.
+    n : int
+        Number of seeds.
+
+    Returns
+    -------
+    seeds : ndarray of shape (n,), dtype int64
+
+    Examples
+    --------
+    >>> from quboclf._samplers import seeds_from
+    >>> seeds = seeds_from(0, 3)
+    >>> seeds.shape, bool(((seeds >= 0) & (seeds < 2**31)).all())
+    ((3,), True)
+    >>> bool((seeds_from(0, 3) == seeds).all())
+    True
+    """
+    rng = check_random_state(random_state)
+    return rng.randint(0, 2**31, size=int(n)).astype(np.int64)
+
+
+def _is_sampler_instance(sampler):
+    return callable(getattr(sampler, "sample", None)) and not isinstance(sampler, (str, type))
+
+
+def _import_dwave_system(sampler):
+    try:
+        import dwave.system
+    except ImportError as exc:
+        raise ImportError(
+            f"sampler={sampler!r} needs dwave-system, which is not installed. Install the QPU "
+            f"extra: {_INSTALL_QPU}"
+        ) from exc
+    return dwave.system
+
+
+def _check_positive_int(name, value, sampler):
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(
+            f"sampler_params[{name!r}] for sampler={sampler!r} must be a positive int, "
+            f"got {value!r}"
+        )
+
+
+def _check_beta_range(value, sampler):
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        lo = hi = -1.0
+    if not (lo > 0 and hi > 0 and math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(
+            f"sampler_params['beta_range'] for sampler={sampler!r} must be two positive finite "
+            f"inverse temperatures (hot, cold), got {value!r}"
+        )
+
+
+def check_sampler(sampler, sampler_params=None):
+    """Validate ``sampler`` and ``sampler_params`` as estimators' ``fit`` does.
+
+    Nothing is built and no network is touched; for ``"qpu"`` and ``"hybrid"`` only the
+    presence of dwave-system is checked (the solver-specific sample keys are checked against the
+    solver's own parameters before anything is submitted).
+
+    Parameters
+    ----------
+    sampler : str or dimod.Sampler
+        One of :data:`SAMPLER_NAMES`, or an object with a ``sample(bqm, **kwargs)`` method.
+    sampler_params : dict or None
+        Keyword arguments for the sampler (see the user guide for each sampler's keys), plus
+        ``polish`` (bool) for all and ``warm_start`` (bool) where supported.
+
+    Returns
+    -------
+    params : dict
+        A copy of ``sampler_params`` with quboclf's defaults filled in.
+
+    Raises
+    ------
+    ValueError
+        Unknown sampler name, unknown key (the message lists the valid ones) or a bad value.
+    TypeError
+        ``sampler`` is neither a string nor a sampler, or ``sampler_params`` is not a dict.
+    ImportError
+        ``"qpu"``/``"hybrid"`` without dwave-system installed.
+
+    Examples
+    --------
+    >>> from quboclf._samplers import check_sampler
+    >>> check_sampler("sa", {"num_reads": 8})
+    {'warm_start': True, 'polish': True, 'num_reads': 8}
+    >>> check_sampler("sa", {"reads": 8})
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown sampler_params key 'reads' for sampler='sa'; valid keys: ...
+    """
+    if sampler_params is None:
+        sampler_params = {}
+    elif not isinstance(sampler_params, dict):
+        raise TypeError(
+            f"sampler_params must be a dict or None, got {type(sampler_params).__name__}"
+        )
+    if isinstance(sampler, str):
+        if sampler not in SAMPLER_NAMES:
+            raise ValueError(
+                f"unknown sampler {sampler!r}; use one of {', '.join(map(repr, SAMPLER_NAMES))} "
+                "or a dimod.Sampler instance"
+            )
+    elif not _is_sampler_instance(sampler):
+        raise TypeError(
+            "sampler must be one of "
+            f"{', '.join(map(repr, SAMPLER_NAMES))} or a dimod.Sampler instance (an object with "
+            f"a sample(bqm, **kwargs) method), got {type(sampler).__name__}"
+        )
+    for key in sampler_params:
+        if not isinstance(key, str):
+            raise TypeError(f"sampler_params keys must be strings, got {key!r}")
+
+    name = sampler if isinstance(sampler, str) else None
+    params = {**_DEFAULTS.get(name, {}), **sampler_params}
+
+    if name in _SAMPLE_KEYS:
+        valid = _SAMPLE_KEYS[name] | _COMMON_KEYS
+        unknown = sorted(set(params) - valid)
+        if unknown:
+            s = "s" if len(unknown) > 1 else ""
+            raise ValueError(
+                f"unknown sampler_params key{s} {', '.join(map(repr, unknown))} for "
+                f"sampler={name!r}; valid keys: {', '.join(sorted(valid))}"
+            )
+    elif name in ("qpu", "hybrid"):
+        _import_dwave_system(name)
+        reserved = sorted(set(params) & _QPU_RESERVED_KEYS)
+        if reserved:
+            raise ValueError(
+                f"sampler_params key {reserved[0]!r} cannot be set for sampler={name!r}: "
+                "quboclf sets it (the clique embedding scales the problem itself)"
+            )
+        if "warm_start" in params:
+            raise ValueError(
+                f"sampler={name!r} does not support warm starts (the QPU would need reverse "
+                "annealing); drop 'warm_start'"
+            )
+
+    for key in ("num_reads", "num_sweeps", "num_sweeps_per_beta", "num_restarts"):
+        if key in params and (name is not None or key == "num_reads"):
+            _check_positive_int(key, params[key], name or type(sampler).__name__)
+    if "beta_range" in params and params["beta_range"] is not None:
+        _check_beta_range(params["beta_range"], name)
+    if name == "sa" and params.get("moves", "carry") not in ("carry", "flip"):
+        raise ValueError(
+            f"sampler_params['moves'] for sampler='sa' must be 'carry' or 'flip', "
+            f"got {params['moves']!r}"
+        )
+    for key in ("polish", "warm_start"):
+        if key in params and not isinstance(params[key], (bool, np.bool_)):
+            raise ValueError(f"sampler_params[{key!r}] must be True or False, got {params[key]!r}")
+    if name == "tabu" and "timeout" in params:
+        t = params["timeout"]
+        if isinstance(t, bool) or not isinstance(t, Real) or not t > 0:
+            raise ValueError(
+                f"sampler_params['timeout'] for sampler='tabu' must be a positive number of "
+                f"milliseconds per read, got {t!r}"
+            )
+    return params
+
+
+def make_solver(sampler, sampler_params=None):
+    """Validate ``sampler``/``sampler_params`` and return a :class:`Solver`.
+
+    Parameters
+    ----------
+    sampler : str or dimod.Sampler
+        See :func:`check_sampler`.
+    sampler_params : dict or None
+        See :func:`check_sampler`.
+
+    Returns
+    -------
+    solver : Solver
+        Cheap and picklable; nothing is built until :meth:`Solver.solve` runs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quboclf._qubo import QuadraticProblem
+    >>> from quboclf._samplers import make_solver
+    >>> problem = QuadraticProblem(np.eye(2), np.array([-1.0, 0.5]), 0.5, -1.0, n_bits=2)
+    >>> result = make_solver("exact").solve(problem)
+    >>> result.levels, round(result.energy, 6), result.info["sampler"]
+    (array([3, 1]), -2.0, 'exact')
+    """
+    params = check_sampler(sampler, sampler_params)
+    return Solver(sampler, params)
+
+
+def _free_qubo_variables(problem):
+    """Number of binary variables of ``to_bqm(problem)``: bits of the non-fixed levels."""
+    return int(np.count_nonzero(problem.lower != problem.upper)) * problem.n_bits
+
+
+def _ising_beta_range(bqm, excitation_rate=0.01):
+    """dwave-samplers' default SA ``beta_range`` for ``bqm``, vectorised.
+
+    :func:`dwave.samplers.sa.sampler.default_beta_range` walks the biases in a Python loop
+    (seconds on a dense BQM of a few thousand variables); this computes the same numbers from
+    ``bqm.to_numpy_vectors()``: the hot end lets the spin with the largest summed |bias| flip
+    with probability 1/2, the cold end makes exciting any spin across the smallest nonzero bias
+    unlikely (rate ``excitation_rate``).
+    """
+    ldata, (irow, icol, qdata), _ = bqm.to_numpy_vectors()
+    n = len(ldata)
+    if bqm.vartype is bqm.vartype.BINARY:
+        # x = (s + 1) / 2:  J = q / 4,  h_i = l_i / 2 + (sum of q over i's couplings) / 4
+        J = qdata / 4.0
+        h = ldata / 2.0 + (np.bincount(irow, qdata, n) + np.bincount(icol, qdata, n)) / 4.0
+    else:
+        J = np.asarray(qdata, dtype=np.float64)
+        h = np.asarray(ldata, dtype=np.float64)
+    absJ = np.abs(J)
+    absh = np.abs(h)
+    total = absh + np.bincount(irow, absJ, n) + np.bincount(icol, absJ, n)
+    max_field = float(total.max(initial=0.0))
+    hot = 1.0 if max_field == 0 else math.log(2) / (2 * max_field)
+    nonzero_h, nonzero_J = absh[absh != 0], absJ[absJ != 0]
+    if nonzero_h.size + nonzero_J.size == 0:
+        return [0.1, 1.0]  # all biases zero: any schedule does
+    min_field = float(min(nonzero_h.min(initial=np.inf), nonzero_J.min(initial=np.inf)))
+    # variables whose smallest nonzero bias is the global minimum
+    hit = np.zeros(n, dtype=bool)
+    hit[absh == min_field] = True
+    hit[irow[absJ == min_field]] = True
+    hit[icol[absJ == min_field]] = True
+    cold = math.log(np.count_nonzero(hit) / excitation_rate) / (2 * min_field)
+    return [hot, cold]
+
+
+def _access_error(name, exc):
+    what = "the D-Wave QPU" if name == "qpu" else "Leap's hybrid solver"
+    return QPUAccessError(
+        f"sampler={name!r} could not reach {what}: {type(exc).__name__}: {exc}. {_ACCESS_HELP}"
+    )
+
+
+def _leap_errors():
+    """Exception types that mean "no access to Leap" (not a bad problem)."""
+    errors = []
+    try:
+        from requests.exceptions import ConnectionError as RequestsConnectionError
+        from requests.exceptions import Timeout as RequestsTimeout
+
+        errors += [RequestsConnectionError, RequestsTimeout]
+    except ImportError:  # pragma: no cover - requests comes with dwave-cloud-client
+        pass
+    try:
+        from dwave.cloud.api.exceptions import (
+            ResourceAccessForbiddenError,
+            ResourceAuthenticationError,
+        )
+        from dwave.cloud.exceptions import (
+            RequestTimeout,
+            SolverAuthenticationError,
+            SolverNotFoundError,
+            SolverOfflineError,
+        )
+
+        errors += [
+            ResourceAuthenticationError,
+            ResourceAccessForbiddenError,
+            SolverAuthenticationError,
+            SolverNotFoundError,
+            SolverOfflineError,
+            RequestTimeout,
+        ]
+    except ImportError:  # pragma: no cover - older dwave-cloud-client
+        pass
+    return tuple(errors) + (ConnectionError, TimeoutError)
+
+
+def _is_config_error(exc):
+    # dwave-cloud-client raises bare ValueErrors for a missing token or endpoint
+    msg = str(exc)
+    return isinstance(exc, ValueError) and ("token" in msg or "endpoint" in msg)
+
+
+def _build_clique_sampler(config):
+    """``DWaveCliqueSampler(**config)``; a hook tests replace to run offline."""
+    from dwave.system import DWaveCliqueSampler
+
+    return DWaveCliqueSampler(**config)
+
+
+def _build_hybrid_sampler(config):
+    """``LeapHybridSampler(**config)``; a hook tests replace to run offline."""
+    from dwave.system import LeapHybridSampler
+
+    return LeapHybridSampler(**config)
+
+
+class Solver:
+    """Solves :class:`~quboclf._qubo.QuadraticProblem` objects with one configured sampler.
+
+    Made by :func:`make_solver`. Holds only the sampler name (or instance) and its parameters,
+    so it pickles cheaply; the dimod sampler is built on the first :meth:`solve` in the process
+    that solves and cached there (a pickled copy builds its own). :meth:`close` releases a
+    cached QPU/hybrid client; a ``with`` block does it for you.
+
+    Parameters
+    ----------
+    sampler : str or dimod.Sampler
+        Validated sampler (see :func:`check_sampler`).
+    params : dict
+        Validated ``sampler_params``.
+    """
+
+    def __init__(self, sampler, params):
+        self.sampler = sampler
+        self.params = dict(params)
+        self._cache = None
+        self._lock = threading.Lock()
+
+    @property
+    def _kind(self):
+        # the name, or None for an instance (never compare an arbitrary object with strings)
+        return self.sampler if isinstance(self.sampler, str) else None
+
+    @property
+    def name(self):
+        """The sampler's name, or its class name for an instance."""
+        return self.sampler if isinstance(self.sampler, str) else type(self.sampler).__name__
+
+    def __repr__(self):
+        return f"Solver({self.name!r}, {self.params!r})"
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_cache"] = None  # live samplers (cloud clients, threads) stay in their process
+        state["_lock"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        """Close a cached QPU/hybrid sampler (its cloud client's threads); no-op otherwise."""
+        cache, self._cache = self._cache, None
+        if cache is not None and isinstance(self.sampler, str):
+            close = getattr(cache, "close", None)
+            if callable(close):
+                close()
+
+    # -- sampler construction ------------------------------------------------------------------
+
+    def _dimod_sampler(self):
+        if not isinstance(self.sampler, str):
+            return self.sampler
+        if self._cache is None:
+            with self._lock:
+                if self._cache is None:
+                    self._cache = self._build()
+        return self._cache
+
+    def _client_config(self):
+        return {k: v for k, v in self.params.items() if k in _CLIENT_KEYS}
+
+    def _build(self):
+        name = self.sampler
+        if name == "sa-dimod":
+            from dwave.samplers import SimulatedAnnealingSampler
+
+            return SimulatedAnnealingSampler()
+        if name == "tabu":
+            from dwave.samplers import TabuSampler
+
+            return TabuSampler()
+        if name == "exact":
+            import dimod
+
+            return dimod.ExactSolver()
+        _import_dwave_system(name)
+        build = _build_clique_sampler if name == "qpu" else _build_hybrid_sampler
+        try:
+            return build(self._client_config())
+        except _leap_errors() as exc:
+            raise _access_error(name, exc) from exc
+        except ValueError as exc:
+            if _is_config_error(exc):
+                raise _access_error(name, exc) from exc
+            raise
+
+    # -- solving -------------------------------------------------------------------------------
+
+    def solve(self, problem, *, initial=None, seed=None):
+        """Minimise the QUBO energy of ``problem``.
+
+        Parameters
+        ----------
+        problem : QuadraticProblem
+            The problem; its fixed variables (``lower == upper``) stay fixed.
+        initial : ndarray of shape (n,), optional
+            Warm-start levels (the current weights). Used by ``"sa"`` (unless
+            ``warm_start=False``) and by ``"sa-dimod"``, ``"tabu"`` and sampler instances when
+            ``sampler_params["warm_start"]`` is True; ignored otherwise.
+        seed : int, optional
+            Seed for samplers that take one (see :func:`seeds_from`).
+
+        Returns
+        -------
+        result : SolveResult
+
+        Raises
+        ------
+        ValueError
+            The problem is too large for ``"exact"`` or for the QPU's largest clique, or a
+            ``"qpu"``/``"hybrid"`` sample key is not a parameter of the selected solver.
+        QPUAccessError
+            Leap is not configured or cannot be reached.
+        """
+        start = time.perf_counter()
+        if seed is not None:
+            seed = int(seed)
+        if initial is not None:
+            initial = np.asarray(initial, dtype=np.int64)
+            if initial.shape != (problem.n_variables,):
+                raise ValueError(
+                    f"initial must have shape ({problem.n_variables},), got {initial.shape}"
+                )
+        n_free = _free_qubo_variables(problem)
+        if self._kind == "sa":
+            levels, info = self._solve_sa(problem, initial, seed)
+        elif n_free == 0:
+            levels = problem.lower.copy()
+            info = {"timing": {}, "qpu_access_time": None}
+        else:
+            levels, info = self._solve_bqm(problem, n_free, initial, seed)
+        raw_energy = float(_qubo.energy(problem, levels))
+        energy = raw_energy
+        polished = bool(self.params.get("polish", False))
+        if polished and self._kind != "sa":  # "sa" polishes inside anneal(), every read
+            from . import _anneal
+
+            levels, energy = _anneal.descend(problem, levels)
+            levels = np.asarray(levels, dtype=np.int64)
+            energy = float(energy)
+        info = {
+            "sampler": self.name,
+            "n_qubo_variables": n_free,
+            **info,
+            "energy": energy,
+            "raw_energy": raw_energy,
+            "polished": polished,
+            "time_s": time.perf_counter() - start,
+        }
+        info.setdefault("timing", {})
+        info.setdefault("qpu_access_time", None)
+        return SolveResult(levels=np.asarray(levels, dtype=np.int64), energy=energy, info=info)
+
+    def _solve_sa(self, problem, initial, seed):
+        from . import _anneal
+
+        kwargs = {k: v for k, v in self.params.items() if k in _SAMPLE_KEYS["sa"] | _COMMON_KEYS}
+        warm = kwargs.pop("warm_start", True)
+        result = _anneal.anneal(problem, initial=initial if warm else None, seed=seed, **kwargs)
+        info = {
+            "num_reads": int(len(result.energies)),
+            "beta_range": tuple(float(b) for b in result.beta_range),
+            "anneal_time_s": float(result.time_s),
+            "timing": {},
+            "qpu_access_time": None,
+        }
+        return np.asarray(result.best_levels, dtype=np.int64), info
+
+    def _check_size(self, n_free, sampler):
+        name = self._kind
+        if name == "exact" and n_free > EXACT_MAX_VARIABLES:
+            raise ValueError(
+                f"sampler='exact' enumerates 2**n states and refuses problems with more than "
+                f"{EXACT_MAX_VARIABLES} free binary variables; this one has {n_free}. Use fewer "
+                "bits (n_bits) or fewer features, or another sampler ('sa', 'tabu')."
+            )
+        if name == "qpu":
+            largest = int(sampler.largest_clique_size)
+            if n_free > largest:
+                raise ValueError(
+                    f"this QUBO has {n_free} free binary variables but the largest clique the QPU "
+                    f"solver can embed has {largest}. Reduce n_bits or the number of features "
+                    "(weights), or use sampler='hybrid' for large dense problems."
+                )
+            return {"largest_clique_size": largest}
+        if name == "hybrid":
+            props = getattr(sampler, "properties", {}) or {}
+            max_vars = props.get("maximum_number_of_variables")
+            if max_vars is not None and n_free > max_vars:
+                raise ValueError(
+                    f"this QUBO has {n_free} free binary variables but Leap's hybrid solver "
+                    f"accepts at most {max_vars}. Reduce n_bits or the number of features."
+                )
+            max_biases = props.get("maximum_number_of_biases")
+            n_biases = n_free * (n_free + 1) // 2  # dense: every linear and quadratic bias
+            if max_biases is not None and n_biases > max_biases:
+                raise ValueError(
+                    f"this dense QUBO has {n_biases} biases but Leap's hybrid solver accepts at "
+                    f"most {max_biases}. Reduce n_bits or the number of features."
+                )
+        return {}
+
+    def _sample_kwargs(self, sampler, bqm, seed):
+        name = self._kind
+        drop = _COMMON_KEYS | {"warm_start"}
+        if name in ("qpu", "hybrid"):
+            kwargs = {
+                k: v for k, v in self.params.items() if k not in drop and k not in _CLIENT_KEYS
+            }
+            allowed = set(getattr(sampler, "parameters", {}) or {})
+            if name == "qpu":
+                allowed |= _QPU_EMBEDDING_KEYS
+            unknown = sorted(set(kwargs) - allowed)
+            if unknown and allowed:
+                raise ValueError(
+                    f"sampler_params key(s) {', '.join(map(repr, unknown))} are neither "
+                    f"connection settings ({', '.join(sorted(_CLIENT_KEYS))}) nor parameters of "
+                    f"the selected {name} solver ({', '.join(sorted(allowed))})"
+                )
+            if name == "qpu":
+                kwargs["return_embedding"] = True
+            return kwargs
+        kwargs = {k: v for k, v in self.params.items() if k not in drop}
+        if name == "sa-dimod":
+            if kwargs.get("beta_range") is None:
+                kwargs["beta_range"] = _ising_beta_range(bqm)
+            kwargs["beta_range"] = [float(b) for b in kwargs["beta_range"]]
+        takes_seed = name in ("sa-dimod", "tabu") or (
+            name is None and "seed" in (getattr(sampler, "parameters", None) or {})
+        )
+        if takes_seed and seed is not None:
+            kwargs["seed"] = seed
+        return kwargs
+
+    def _solve_bqm(self, problem, n_free, initial, seed):
+        sampler = self._dimod_sampler()
+        info = self._check_size(n_free, sampler)
+        bqm = _qubo.to_bqm(problem)
+        kwargs = self._sample_kwargs(sampler, bqm, seed)
+        if initial is not None and self.params.get("warm_start", False):
+            variables = list(bqm.variables)
+            bits = _qubo.levels_to_bits(initial, problem.n_bits)
+            kwargs["initial_states"] = (
+                bits[np.asarray(variables, dtype=np.int64)][None, :],
+                variables,
+            )
+        if "beta_range" in kwargs:
+            info["beta_range"] = tuple(kwargs["beta_range"])
+        leap = self._kind in ("qpu", "hybrid")
+        t0 = time.perf_counter()
+        try:
+            sampleset = sampler.sample(bqm, **kwargs)
+            record = sampleset.record  # resolves a non-blocking (cloud) sample set
+            variables = list(sampleset.variables)
+            sample_info = dict(sampleset.info)
+        except Exception as exc:
+            if leap and (isinstance(exc, _leap_errors()) or _is_config_error(exc)):
+                raise _access_error(self._kind, exc) from exc
+            raise
+        info["sample_time_s"] = time.perf_counter() - t0
+        if len(record) == 0:
+            raise ValueError(f"sampler {self.name!r} returned no samples")
+        best = int(np.argmin(record.energy))
+        levels = _qubo.sample_to_levels(problem, record.sample[best], variables)
+        info["num_reads"] = (
+            int(np.sum(record.num_occurrences))
+            if "num_occurrences" in (record.dtype.names)
+            else len(record)
+        )
+        info.update(_leap_facts(sample_info, record))
+        if self._kind == "qpu":
+            info.update(_qpu_facts(sampler, sample_info))
+        return np.asarray(levels, dtype=np.int64), info
+
+
+def _leap_facts(sample_info, record):
+    """Timing and bookkeeping the sample set reports (QPU, hybrid, or any sampler)."""
+    timing = sample_info.get("timing", {})
+    timing = dict(timing) if isinstance(timing, dict) else {}
+    access = sample_info.get("qpu_access_time", timing.get("qpu_access_time"))
+    facts = {"timing": timing, "qpu_access_time": None if access is None else float(access)}
+    for key in ("problem_id", "problem_label", "run_time", "charge_time"):
+        if key in sample_info:
+            facts[key] = sample_info[key]
+    if "chain_break_fraction" in record.dtype.names:
+        facts["chain_break_fraction"] = float(np.mean(record.chain_break_fraction))
+    return facts
+
+
+def _qpu_facts(sampler, sample_info):
+    """Embedding facts that are free to read off a clique-sampler answer."""
+    facts = {}
+    context = sample_info.get("embedding_context") or {}
+    embedding = context.get("embedding")
+    if embedding:
+        chains = [len(chain) for chain in embedding.values()]
+        facts["num_qubits"] = int(sum(chains))
+        facts["max_chain_length"] = int(max(chains))
+    if context.get("chain_strength") is not None:
+        try:
+            facts["chain_strength"] = float(context["chain_strength"])
+        except (TypeError, ValueError):  # a mapping or callable given by the user
+            pass
+    child = getattr(sampler, "child", None)
+    props = getattr(child, "properties", None) or {}
+    if "chip_id" in props:
+        facts["solver"] = props["chip_id"]
+    topology = props.get("topology")
+    if topology:
+        facts["topology"] = f"{topology.get('type')}{list(topology.get('shape', []))}"
+    return facts
