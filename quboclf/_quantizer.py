@@ -1,7 +1,652 @@
-"""Placeholder: being written (owner replaces this whole file)."""
+"""QUBOQuantizer: post-training quantization of dense models by exact rounding QUBOs."""
 
-from sklearn.base import BaseEstimator
+import copy
+import sys
+import time
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import (
+    BaseEstimator,
+    MetaEstimatorMixin,
+    TransformerMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state, get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _is_fitted, check_is_fitted, validate_data
+
+from ._anneal import default_beta_range
+from ._rounding import (
+    build_layer_qubos,
+    choose_scale,
+    integer_dtype,
+    integer_grid,
+    round_layer,
+)
+from ._samplers import Solver, check_sampler, make_solver, seeds_from
+
+__all__ = ["QUBOQuantizer", "QuantizedLayer"]
+
+_ACTIVATIONS = {
+    "identity": lambda z: z,
+    "relu": lambda z: np.maximum(z, 0.0),
+    "tanh": np.tanh,
+    "logistic": expit,
+}
 
 
-class QUBOQuantizer(BaseEstimator):
-    """Placeholder: being written."""
+@dataclass(frozen=True, eq=False)
+class QuantizedLayer:
+    """One quantized dense layer, ready for export: ``y = act(x Ŵᵀ + b̂)``.
+
+    ``Ŵ = weight_scale * (weight_int - weight_zero_point)`` and
+    ``b̂ = bias_scale * (bias_int - bias_zero_point)``; zero points are always 0 (symmetric
+    grids). Weights are stored (outputs × inputs), the PyTorch/ONNX orientation, i.e. the
+    transpose of scikit-learn's ``MLPClassifier.coefs_[i]``.
+
+    Attributes
+    ----------
+    name : str
+        ``"hidden_0"``, ``"hidden_1"``, …, ``"output"`` for an MLP; ``"linear"`` for a linear model.
+    weight_int : ndarray of shape (n_outputs, n_inputs)
+        Integer weights, in the smallest signed integer dtype holding the grid (int8 for
+        ``n_bits <= 8``).
+    bias_int : ndarray of shape (n_outputs,)
+        Integer bias, same dtype (all 0 for a model without intercept).
+    weight_scale : float or ndarray of shape (n_outputs,)
+        Per-tensor scale, or one per output channel (``granularity="per-channel"``).
+    bias_scale : float
+        Scale of the bias (one per layer).
+    weight_zero_point, bias_zero_point : int
+        Always 0.
+    n_bits : int
+        Bit width; integers lie in ``[qmin, qmax]`` on steps of ``step``.
+    qmin, qmax, step : int
+        The integer grid (:func:`quboclf._rounding.integer_grid`): ``±(2**(n_bits-1) - 1)``
+        with step 1, or ``{-1, +1}`` (step 2) for ``n_bits == 1``.
+    activation : str
+        Activation applied after the layer (``"identity"`` for outputs and linear models, whose
+        output transformation is the wrapped estimator's).
+    error_nearest : float
+        ``‖X Ŵᵀ + 1 b̂ᵀ − (X Wᵀ + 1 bᵀ)‖²_F`` with round-to-nearest, on this layer's calibration
+        inputs ``X``.
+    error_qubo : float or None
+        The same with the QUBO rounding (None when ``rounding="nearest"``); never above
+        ``error_nearest``.
+    output_norm : float
+        ``‖X Wᵀ + 1 bᵀ‖²_F``, to turn the errors into relative ones.
+    n_fixed : int
+        Values whose other rounding would leave the integer range (forced choices).
+    n_changed : int
+        Values the QUBO rounded the other way than round-to-nearest.
+    time_s : float
+        Wall time spent on the layer.
+    """
+
+    name: str
+    weight_int: np.ndarray
+    bias_int: np.ndarray
+    weight_scale: object
+    bias_scale: float
+    weight_zero_point: int
+    bias_zero_point: int
+    n_bits: int
+    qmin: int
+    qmax: int
+    step: int
+    activation: str
+    error_nearest: float
+    error_qubo: object
+    output_norm: float
+    n_fixed: int
+    n_changed: int
+    time_s: float
+
+    @property
+    def weight(self):
+        """Dequantized weights ``Ŵ`` (n_outputs, n_inputs), float64."""
+        scale = np.asarray(self.weight_scale, dtype=np.float64).reshape(-1, 1)
+        return scale * (self.weight_int.astype(np.float64) - self.weight_zero_point)
+
+    @property
+    def bias(self):
+        """Dequantized bias ``b̂`` (n_outputs,), float64."""
+        return self.bias_scale * (self.bias_int.astype(np.float64) - self.bias_zero_point)
+
+
+# -- the models QUBOQuantizer understands ---------------------------------------------------------
+
+
+def _is_mlp(est):
+    from sklearn.neural_network._multilayer_perceptron import BaseMultilayerPerceptron
+
+    return isinstance(est, BaseMultilayerPerceptron)
+
+
+def _is_cnn(est):
+    from ._classifier import QUBOCNNClassifier
+
+    return isinstance(est, QUBOCNNClassifier)
+
+
+def _unfreeze(est):
+    """The estimator inside a ``sklearn.frozen.FrozenEstimator`` (``est`` itself otherwise)."""
+    try:
+        from sklearn.frozen import FrozenEstimator
+    except ImportError:  # scikit-learn < 1.6
+        return est
+    return est.estimator if isinstance(est, FrozenEstimator) else est
+
+
+def _final(est):
+    """The estimator holding the dense weights (the last step of a Pipeline)."""
+    est = _unfreeze(est)
+    return _unfreeze(est[-1]) if isinstance(est, Pipeline) else est
+
+
+def _check_supported(est):
+    """Raise a TypeError naming what is supported if fitted ``est`` has no quantizable layers."""
+    final = _final(est)
+    if _is_mlp(final) or _is_cnn(final):
+        return
+    if hasattr(final, "coef_") and hasattr(final, "intercept_"):
+        return
+    raise TypeError(
+        "QUBOQuantizer quantizes MLPClassifier/MLPRegressor, linear models with coef_ and "
+        "intercept_ (LogisticRegression, Ridge, SGDClassifier, LinearRegression, ...), "
+        "QUBOCNNClassifier's head, or a Pipeline ending in one of these; got "
+        f"{type(final).__name__}, which has no coef_ and intercept_ after fitting."
+    )
+
+
+def _dense_layers(est):
+    """``(name, W (n, f), b (n,), has_bias, activation)`` of the fitted model's dense layers."""
+    final = _final(est)
+    if _is_mlp(final):
+        n = len(final.coefs_)
+        return [
+            (
+                "output" if i == n - 1 else f"hidden_{i}",
+                np.asarray(final.coefs_[i], dtype=np.float64).T,
+                np.asarray(final.intercepts_[i], dtype=np.float64),
+                True,
+                "identity" if i == n - 1 else final.activation,
+            )
+            for i in range(n)
+        ]
+    coef = np.asarray(final.coef_, dtype=np.float64)
+    W = coef.reshape(1, -1) if coef.ndim == 1 else coef
+    intercept = np.asarray(final.intercept_, dtype=np.float64)
+    has_bias = bool(getattr(final, "fit_intercept", True)) or np.any(intercept != 0)
+    b = np.broadcast_to(intercept.ravel(), (W.shape[0],)).copy()
+    return [("linear", W, b, has_bias, "identity")]
+
+
+def _model_inputs(est, X):
+    """What the first dense layer sees for raw inputs ``X``."""
+    est = _unfreeze(est)
+    if isinstance(est, Pipeline):
+        X = est[:-1].transform(X)
+    if _is_cnn(_final(est)):
+        X = _final(est).transform(X)
+    return np.asarray(X, dtype=np.float64)
+
+
+def _set_dense_layers(est, layers):
+    """Write dequantized ``layers`` into (a copy of) the fitted model, keeping dtypes/shapes."""
+    final = _final(est)
+    if _is_mlp(final):
+        for i, layer in enumerate(layers):
+            final.coefs_[i] = layer.weight.T.astype(final.coefs_[i].dtype)
+            final.intercepts_[i] = layer.bias.astype(final.intercepts_[i].dtype)
+        return
+    (layer,) = layers
+    coef = np.asarray(final.coef_)
+    final.coef_ = layer.weight.reshape(coef.shape).astype(coef.dtype)
+    intercept = final.intercept_
+    if np.ndim(intercept) == 0:
+        final.intercept_ = float(layer.bias[0])
+    else:
+        arr = np.asarray(intercept)
+        final.intercept_ = layer.bias.reshape(arr.shape).astype(arr.dtype)
+
+
+#: Default sweeps of ``sampler="sa"`` in the quantizer (warm-started, one read).
+_SA_SWEEPS = 200
+
+
+def _warm_beta_range(problem):
+    """Schedule for an anneal that starts at round-to-nearest: 3x colder than a cold start.
+
+    :func:`quboclf._anneal.default_beta_range` starts hot enough to accept a typical uphill
+    move with probability ½, which mostly forgets the warm start; three times colder it accepts
+    it with probability ⅛, still enough to leave a poor local minimum (ten times colder missed
+    the exact optimum of small layers more often). The cold end is capped at 100 times the hot
+    end, since the default cold end (set by the flattest variable) leaves most sweeps frozen.
+    """
+    hot, cold = default_beta_range(problem)
+    hot = 3.0 * hot
+    return (hot, max(hot, min(cold, 100.0 * hot)))
+
+
+def _estimator_has(attr):
+    def check(self):
+        est = getattr(self, "quantized_estimator_", self.estimator)
+        getattr(est, attr)
+        return True
+
+    return check
+
+
+# -- the estimator ------------------------------------------------------------------------------
+
+
+class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
+    """Post-training quantization of a dense model, rounding each neuron by an exact QUBO.
+
+    Wraps a scikit-learn ``MLPClassifier``/``MLPRegressor`` (every hidden layer and the output
+    layer), a linear model with ``coef_`` and ``intercept_`` (``LogisticRegression``,
+    ``RidgeClassifier``, ``Ridge``, ``SGDClassifier``, ``LinearRegression``, ...),
+    :class:`QUBOCNNClassifier`'s linear head, or a ``Pipeline`` ending in one of these. ``fit``
+    fits a clone of the estimator (or uses it as is if it is already fitted, without modifying
+    it), then quantizes its dense layers one after the other to signed ``n_bits`` integers
+    (``Ŵ = s_w q``, bias with its own scale ``s_b``), using ``X`` as calibration data.
+
+    Every weight and bias is rounded down or up. ``rounding="qubo"`` chooses, for each output
+    neuron ``l``, the roundings ``v ∈ {0, 1}^{f+1}`` minimising the error of its pre-activation on
+    the calibration inputs ``X`` of the layer::
+
+        ‖e_l + [s_w X, s_b 1] v‖²,   e_l = X (s_w ⌊w_l/s_w⌋ − w_l) + (s_b ⌊b_l/s_b⌋ − b_l) 1
+
+    a QUBO with ``f + 1`` binary variables whose quadratic part ``2 [X 1]ᵀ[X 1]`` is shared by
+    the whole layer; summed over neurons it is the layer's Frobenius objective
+    ``‖X Ŵᵀ + 1 b̂ᵀ − (X Wᵀ + 1 bᵀ)‖²_F`` (ADAROUND's objective without its relaxation). Each
+    solve starts from round-to-nearest, and a neuron keeps the solver's answer only if it lowers
+    its objective, so the QUBO rounding is never worse than nearest on the calibration data.
+    ``rounding="nearest"`` is the round-to-nearest baseline with the same scales.
+
+    Read more in the :doc:`User Guide </guide/quantizer>`.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        The model to quantize, fitted (used as is, never modified) or not (a clone is fitted).
+        Cloning the quantizer (as ``GridSearchCV`` does) unfits it; wrap a trained model in
+        ``sklearn.frozen.FrozenEstimator`` to keep it through cloning.
+    n_bits : int, default=4
+        Bit width, 1 to 8. With ``n_bits >= 2`` the integers are ``−(2**(n_bits−1) − 1)`` to
+        ``2**(n_bits−1) − 1`` (int2 is ternary {−1, 0, 1}); ``n_bits=1`` is binary {−1, +1}
+        (weights ``±s``, scale ``mean |w|``).
+    rounding : {"qubo", "nearest"}, default="qubo"
+        Choose roundings by solving the per-neuron QUBOs, or round to nearest.
+    granularity : {"per-tensor", "per-channel"}, default="per-tensor"
+        One weight scale per layer, or one per output neuron. Scales minimise the weights' own
+        round-to-nearest error (a search over clipping ranges); the bias has one scale per layer.
+    propagate : {"quantized", "float"}, default="quantized"
+        Calibration inputs of layer ``l + 1``: the outputs of the already quantized layers
+        (ADAROUND practice: later layers correct earlier layers' errors), or the float model's.
+    n_calibration : int or None, default=1024
+        Number of rows of ``X`` (drawn without replacement with ``random_state``) used as
+        calibration data; None uses all of them.
+    sampler : str or dimod.Sampler, default="sa"
+        What solves the QUBOs (see :func:`quboclf._samplers.make_solver`): ``"sa"``, ``"sa-dimod"``,
+        ``"tabu"``, ``"exact"``, ``"qpu"``, ``"hybrid"`` or a ``dimod.Sampler`` instance.
+    sampler_params : dict, default=None
+        Parameters of the sampler. With ``sampler="sa"`` the quantizer's defaults are
+        ``num_reads=1, num_sweeps=200`` and, per neuron, a schedule three times colder than
+        :func:`quboclf._anneal.default_beta_range` (a warm start from round-to-nearest needs no
+        hot phase) whose cold end is 100 times its hot end; keys given here override them.
+    n_jobs : int, default=None
+        Neurons solved in parallel (joblib threads; the annealer releases the GIL).
+    random_state : int, RandomState instance or None, default=None
+        Chooses the calibration rows and seeds the solver.
+    verbose : bool, default=False
+        Print one line per layer.
+
+    Attributes
+    ----------
+    estimator_ : estimator object
+        The fitted float model (``estimator`` itself when it was given fitted).
+    quantized_estimator_ : estimator object
+        A fitted deep copy of ``estimator_`` whose dense weights are the dequantized ``Ŵ``, ``b̂``;
+        ``predict`` & co. delegate to it.
+    layers_ : list of QuantizedLayer
+        Integer weights and biases, scales, zero points, bit width and the calibration errors of
+        both roundings, per layer, input to output.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (classifiers only).
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features,)
+        Names of features seen during ``fit``, when ``X`` has string column names.
+
+    See Also
+    --------
+    QUBOCNNClassifier : A classifier whose head is trained by QUBOs.
+
+    Notes
+    -----
+    Scales: a weight tensor's (or row's) scale minimises its own round-to-nearest error over
+    clipping ranges of 1 %, 2 %, …, 100 % of ``max |w|`` (100 % is the max-abs scale
+    ``max |w| / qmax``). Values whose other rounding would leave the integer range are fixed.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from quboclf import QUBOQuantizer
+    >>> X, y = load_iris(return_X_y=True)
+    >>> quantizer = QUBOQuantizer(LogisticRegression(max_iter=500), n_bits=3, random_state=0)
+    >>> quantizer.fit(X, y).score(X, y) > 0.9
+    True
+    >>> layer = quantizer.layers_[0]
+    >>> layer.weight_int.dtype, layer.weight_int.shape, int(abs(layer.weight_int).max()) <= 3
+    (dtype('int8'), (3, 4), True)
+    >>> layer.error_qubo <= layer.error_nearest
+    True
+    """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "n_bits": [Interval(Integral, 1, 8, closed="both")],
+        "rounding": [StrOptions({"qubo", "nearest"})],
+        "granularity": [StrOptions({"per-tensor", "per-channel"})],
+        "propagate": [StrOptions({"quantized", "float"})],
+        "n_calibration": [Interval(Integral, 1, None, closed="left"), None],
+        "sampler": [StrOptions({"sa", "sa-dimod", "tabu", "exact", "qpu", "hybrid"}),
+                    HasMethods(["sample"])],
+        "sampler_params": [dict, None],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        n_bits=4,
+        rounding="qubo",
+        granularity="per-tensor",
+        propagate="quantized",
+        n_calibration=1024,
+        sampler="sa",
+        sampler_params=None,
+        n_jobs=None,
+        random_state=None,
+        verbose=False,
+    ):
+        self.estimator = estimator
+        self.n_bits = n_bits
+        self.rounding = rounding
+        self.granularity = granularity
+        self.propagate = propagate
+        self.n_calibration = n_calibration
+        self.sampler = sampler
+        self.sampler_params = sampler_params
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.estimator_type = inner.estimator_type
+        tags.classifier_tags = copy.deepcopy(inner.classifier_tags)
+        tags.regressor_tags = copy.deepcopy(inner.regressor_tags)
+        tags.target_tags = copy.deepcopy(inner.target_tags)
+        tags.target_tags.required = True
+        # transform() feeds the quantized model's outputs to a later Pipeline step.
+        tags.transformer_tags.preserves_dtype = []
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        return tags
+
+    @property
+    def classes_(self):
+        """Class labels of the wrapped classifier."""
+        return self.estimator_.classes_
+
+    def _sampler_params(self):
+        params = dict(self.sampler_params or {})
+        if self.sampler == "sa":
+            params = {"num_reads": 1, "num_sweeps": _SA_SWEEPS, **params}
+        return params
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Fit (unless prefit) and quantize the estimator, with ``X`` as calibration data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; ``n_calibration`` of its rows are the calibration data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets (used only to fit the estimator when it is not fitted yet).
+
+        Returns
+        -------
+        self : object
+            The fitted quantizer.
+        """
+        X, y = validate_data(self, X, y, multi_output=True, allow_nd=True)
+        if self.rounding == "qubo":
+            check_sampler(self.sampler, self._sampler_params())
+        rng = check_random_state(self.random_state)
+        if _is_fitted(self.estimator):
+            est = self.estimator
+            n_in = getattr(est, "n_features_in_", X.shape[1])
+            if n_in != X.shape[1]:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but the prefit {type(est).__name__} was "
+                    f"fitted on {n_in}; pass data like the data the estimator was trained on"
+                )
+        else:
+            est = clone(self.estimator).fit(X, y)
+        _check_supported(est)
+
+        n = X.shape[0]
+        if self.n_calibration is not None and self.n_calibration < n:
+            rows = np.sort(rng.choice(n, self.n_calibration, replace=False))
+        else:
+            rows = np.arange(n)
+        inputs_q = inputs_f = _model_inputs(est, X[rows])
+        solver = None
+        if self.rounding == "qubo":
+            solver = make_solver(self.sampler, self._sampler_params())
+
+        params = self._sampler_params()
+        per_neuron_schedule = self.sampler == "sa" and params.get("beta_range") is None
+
+        def solve(problem, initial, seed):
+            neuron_solver = solver
+            if per_neuron_schedule:
+                neuron_solver = Solver("sa", {**params, "beta_range": _warm_beta_range(problem)})
+            return neuron_solver.solve(problem, initial=initial, seed=seed).levels
+
+        layers = []
+        dense = _dense_layers(est)
+        for i, (name, W, b, has_bias, act) in enumerate(dense):
+            start = time.perf_counter()
+            X_l = inputs_q if self.propagate == "quantized" else inputs_f
+            per_channel = self.granularity == "per-channel"
+            s_w = choose_scale(W, self.n_bits, per_channel=per_channel)
+            s_b = choose_scale(b, self.n_bits) if has_bias else 1.0
+            qubos = build_layer_qubos(X_l, W, b, s_w, s_b, self.n_bits, fit_bias=has_bias)
+            seeds = seeds_from(rng, W.shape[0])
+            V, obj_nearest, obj = round_layer(
+                qubos, solve=solve if solver is not None else None, n_jobs=self.n_jobs,
+                seeds=seeds,
+            )
+            q = qubos.integers(V)
+            qmin, qmax, step = integer_grid(self.n_bits)
+            dtype = integer_dtype(qmin, qmax)
+            out_f = X_l @ W.T + b
+            layer = QuantizedLayer(
+                name=name,
+                weight_int=q[:, :-1].astype(dtype),
+                bias_int=q[:, -1].astype(dtype),
+                weight_scale=s_w,
+                bias_scale=float(s_b),
+                weight_zero_point=0,
+                bias_zero_point=0,
+                n_bits=self.n_bits,
+                qmin=qmin,
+                qmax=qmax,
+                step=step,
+                activation=act,
+                error_nearest=float(obj_nearest.sum()),
+                error_qubo=float(obj.sum()) if solver is not None else None,
+                output_norm=float(np.sum(out_f * out_f)),
+                n_fixed=int(np.count_nonzero(~qubos.free)),
+                n_changed=int(np.count_nonzero(V != qubos.nearest)),
+                time_s=time.perf_counter() - start,
+            )
+            layers.append(layer)
+            if self.verbose:
+                err = layer.error_nearest if solver is None else layer.error_qubo
+                print(
+                    f"[QUBOQuantizer] layer {i} ({name}, {W.shape[0]}x{W.shape[1]}, "
+                    f"int{self.n_bits}): relative error nearest "
+                    f"{layer.error_nearest / max(layer.output_norm, 1e-300):.4g}, "
+                    f"{self.rounding} {err / max(layer.output_norm, 1e-300):.4g} "
+                    f"({layer.n_changed} changed, {layer.time_s:.2f} s)",
+                    file=sys.stdout,
+                )
+            if i < len(dense) - 1:
+                f_act = _ACTIVATIONS[act]
+                inputs_q = f_act(inputs_q @ layer.weight.T + layer.bias)
+                inputs_f = f_act(inputs_f @ W.T + b)
+
+        quantized = copy.deepcopy(est)
+        _set_dense_layers(quantized, layers)
+        self.estimator_ = est
+        self.quantized_estimator_ = quantized
+        self.layers_ = layers
+        return self
+
+    def _validated(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, allow_nd=True)
+
+    def predict(self, X):
+        """Predict with the quantized model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The quantized model's predictions.
+        """
+        X = self._validated(X)
+        return self.quantized_estimator_.predict(X)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities of the quantized model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities.
+        """
+        X = self._validated(X)
+        return self.quantized_estimator_.predict_proba(X)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log class probabilities of the quantized model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities.
+        """
+        X = self._validated(X)
+        return self.quantized_estimator_.predict_log_proba(X)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the quantized model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Decision scores.
+        """
+        X = self._validated(X)
+        return self.quantized_estimator_.decision_function(X)
+
+    def transform(self, X):
+        """Outputs of the quantized model, as features for a later Pipeline step.
+
+        Classifiers: ``decision_function`` if the wrapped estimator has one, else
+        ``predict_proba`` (``MLPClassifier``); regressors: ``predict``. Always 2-D: a 1-D
+        output becomes one column.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_outputs)
+            The quantized model's outputs.
+        """
+        X = self._validated(X)
+        est = self.quantized_estimator_
+        if get_tags(est).estimator_type == "classifier":
+            if hasattr(est, "decision_function"):
+                out = est.decision_function(X)
+            else:
+                out = est.predict_proba(X)
+        else:
+            out = est.predict(X)
+        out = np.asarray(out)
+        return out.reshape(out.shape[0], -1)
+
+    def score(self, X, y, sample_weight=None):
+        """Score of the quantized model (accuracy for classifiers, R² for regressors).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Test data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            The wrapped estimator's ``score`` of the quantized model.
+        """
+        X = self._validated(X)
+        return self.quantized_estimator_.score(X, y, sample_weight=sample_weight)
