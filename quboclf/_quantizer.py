@@ -29,7 +29,7 @@ from ._rounding import (
     integer_grid,
     round_layer,
 )
-from ._samplers import Solver, check_sampler, make_solver, seeds_from
+from ._samplers import SAMPLER_NAMES, Solver, check_sampler, make_solver, seeds_from
 
 __all__ = ["QUBOQuantizer", "QuantizedLayer"]
 
@@ -359,8 +359,7 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         "granularity": [StrOptions({"per-tensor", "per-channel"})],
         "propagate": [StrOptions({"quantized", "float"})],
         "n_calibration": [Interval(Integral, 1, None, closed="left"), None],
-        "sampler": [StrOptions({"sa", "sa-dimod", "tabu", "exact", "qpu", "hybrid"}),
-                    HasMethods(["sample"])],
+        "sampler": [StrOptions(set(SAMPLER_NAMES)), HasMethods(["sample"])],
         "sampler_params": [dict, None],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -415,7 +414,7 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
 
     def _sampler_params(self):
         params = dict(self.sampler_params or {})
-        if self.sampler == "sa":
+        if isinstance(self.sampler, str) and self.sampler == "sa":
             params = {"num_reads": 1, "num_sweeps": _SA_SWEEPS, **params}
         return params
 
@@ -462,7 +461,11 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             solver = make_solver(self.sampler, self._sampler_params())
 
         params = self._sampler_params()
-        per_neuron_schedule = self.sampler == "sa" and params.get("beta_range") is None
+        per_neuron_schedule = (
+            isinstance(self.sampler, str)
+            and self.sampler == "sa"
+            and params.get("beta_range") is None
+        )
 
         def solve(problem, initial, seed):
             neuron_solver = solver

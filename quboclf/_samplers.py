@@ -603,13 +603,15 @@ class Solver:
                 )
         n_free = _free_qubo_variables(problem)
         if self._kind == "sa":
-            levels, info = self._solve_sa(problem, initial, seed)
-        elif n_free == 0:
-            levels = problem.lower.copy()
-            info = {"timing": {}, "qpu_access_time": None}
+            # anneal() returns exact energies (recomputed at the end of every read)
+            levels, raw_energy, info = self._solve_sa(problem, initial, seed)
         else:
-            levels, info = self._solve_bqm(problem, n_free, initial, seed)
-        raw_energy = float(_qubo.energy(problem, levels))
+            if n_free == 0:
+                levels = problem.lower.copy()
+                info = {"timing": {}, "qpu_access_time": None}
+            else:
+                levels, info = self._solve_bqm(problem, n_free, initial, seed)
+            raw_energy = float(_qubo.energy(problem, levels))
         energy = raw_energy
         polished = bool(self.params.get("polish", False))
         if polished and self._kind != "sa":  # "sa" polishes inside anneal(), every read
@@ -644,7 +646,7 @@ class Solver:
             "timing": {},
             "qpu_access_time": None,
         }
-        return np.asarray(result.best_levels, dtype=np.int64), info
+        return np.asarray(result.best_levels, dtype=np.int64), float(result.best_energy), info
 
     def _check_size(self, n_free, sampler):
         name = self._kind
