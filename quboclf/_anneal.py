@@ -31,6 +31,11 @@ __all__ = ["AnnealResult", "anneal", "default_beta_range", "descend"]
 #: Default number of sweeps of :func:`anneal` (one sweep = ``n_bits`` proposals per free level).
 DEFAULT_NUM_SWEEPS = 100
 
+#: Passes of the end-of-read descent that ``polish=True`` allows. Coordinate descent on an
+#: ill-conditioned fine grid (16+ bits) creeps on for thousands of passes of shrinking gains;
+#: the cap keeps one solve O(passes * n²) whatever the resolution.
+POLISH_PASSES = 32
+
 _MOVES = ("carry", "flip")
 
 
@@ -221,10 +226,11 @@ def anneal(
         generator is local to the call, not numba's global one). Read ``r`` gets its own seed
         derived with ``numpy.random.SeedSequence``, and random starts come from a separate
         stream of the same sequence. ``None``: fresh entropy.
-    polish : bool, default=True
+    polish : bool or int, default=True
         End each read with the greedy descent of its move set: :func:`descend` for carry moves,
         a greedy bit-flip descent for flips (the local search a generic QUBO sampler has, so
-        ``"flip"`` stays comparable with one). ``False`` returns the raw annealing result.
+        ``"flip"`` stays comparable with one), for at most :data:`POLISH_PASSES` passes (an int
+        sets the cap). ``False`` or 0 returns the raw annealing result.
 
     Returns
     -------
@@ -260,6 +266,10 @@ def anneal(
         raise TypeError(f"seed must be an int or None, got {seed!r}")
     if seed is not None and seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed}")
+    if polish is True or polish is False or isinstance(polish, np.bool_):
+        polish = POLISH_PASSES if polish else 0
+    else:
+        polish = _check_int("polish", polish, 0)
     if beta_range is None:
         beta_range = default_beta_range(problem)
     else:
@@ -292,9 +302,9 @@ def anneal(
         # the polished warm start is a candidate of every read that starts there
         starts, which = np.unique(levels, axis=0, return_inverse=True)
         start_energies = np.empty(len(starts))
-        anneal_levels(*args, starts, np.empty(0), moves == "carry", seeds, True, start_energies)
+        anneal_levels(*args, starts, np.empty(0), moves == "carry", seeds, polish, start_energies)
     energies = np.empty(num_reads)
-    anneal_levels(*args, levels, betas, moves == "carry", seeds, bool(polish), energies)
+    anneal_levels(*args, levels, betas, moves == "carry", seeds, polish, energies)
     if initial is not None and polish and num_sweeps:
         which = which.reshape(-1)
         worse = start_energies[which] < energies

@@ -167,11 +167,11 @@ def descend_flips(H, h, delta, lower, upper, free, n_bits, m, u, max_passes):
 
 
 @jit
-def _polish(H, h, delta, lower, upper, free, n_bits, carry, m, u):
+def _polish(H, h, delta, lower, upper, free, n_bits, carry, m, u, max_passes):
     if carry:
-        descend_levels(H, h, delta, lower, upper, free, m, u, 1_000_000)
+        descend_levels(H, h, delta, lower, upper, free, m, u, max_passes)
     else:
-        descend_flips(H, h, delta, lower, upper, free, n_bits, m, u, 1_000_000)
+        descend_flips(H, h, delta, lower, upper, free, n_bits, m, u, max_passes)
 
 
 @jit
@@ -190,9 +190,9 @@ def anneal_levels(
     global generator.
 
     Each read keeps the best state seen at the end of a sweep. At the end the final state, and the
-    best state if it was better, are polished when ``polish`` is true, by the greedy descent of the
-    move set (:func:`descend_levels` for carry moves, :func:`descend_flips` for flips); the read
-    returns the lower of the two, with its energy recomputed exactly.
+    best state if it was better, are polished by at most ``polish`` passes (0: none) of the greedy
+    descent of the move set (:func:`descend_levels` for carry moves, :func:`descend_flips` for
+    flips); the read returns the lower of the two, with its energy recomputed exactly.
     """
     n_reads, n = levels.shape
     n_sweeps = betas.shape[0]
@@ -254,14 +254,14 @@ def anneal_levels(
                 e_best = e
                 best[:] = m
         e = field_and_energy(H, h, delta, offset, Ho, m, u)
-        if polish:
-            _polish(H, h, delta, lower, upper, free, n_bits, carry, m, u)
+        if polish > 0:
+            _polish(H, h, delta, lower, upper, free, n_bits, carry, m, u, polish)
             e = field_and_energy(H, h, delta, offset, Ho, m, u)
         if e_best < e:
             # the best snapshot beat the (polished) final state: polish it and keep the better
             e_b = field_and_energy(H, h, delta, offset, Ho, best, u_best)
-            if polish:
-                _polish(H, h, delta, lower, upper, free, n_bits, carry, best, u_best)
+            if polish > 0:
+                _polish(H, h, delta, lower, upper, free, n_bits, carry, best, u_best, polish)
                 e_b = field_and_energy(H, h, delta, offset, Ho, best, u_best)
             if e_b < e:
                 m[:] = best
@@ -280,7 +280,7 @@ def warm_up():
     free = np.arange(2, dtype=np.int64)
     betas = np.array([0.1, 1.0, 10.0])
     seeds = np.array([1], dtype=np.int64)
-    for carry, polish in ((True, True), (False, True), (True, False)):
+    for carry, polish in ((True, 8), (False, 8), (True, 0)):
         levels = np.full((1, 2), 4, dtype=np.int64)
         energies = np.empty(1)
         anneal_levels(
