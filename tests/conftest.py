@@ -4,9 +4,17 @@ import os
 
 
 def pytest_configure(config):
-    # Compile (or load) the numba kernels once in the controller, before xdist workers start, so
-    # that workers read the cache instead of all compiling the same kernels at once.
     if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        # Compile (or load) the numba kernels once in the controller, before xdist workers
+        # start, so that workers read the cache instead of all compiling the same kernels.
         from quboclf._kernels import warm_up
 
         warm_up()
+    else:
+        # One BLAS / numba thread per xdist worker: the workers already fill the cores, and
+        # oversubscribed OpenBLAS threads slow small linear algebra down many times over.
+        import numba
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+        numba.set_num_threads(1)
