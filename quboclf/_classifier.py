@@ -27,10 +27,11 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import _qubo
 from ._samplers import check_sampler, make_solver, seeds_from
+from ._validation import unchanged_on_failure, validate_numeric
 
 __all__ = ["QUBOCNNClassifier"]
 
@@ -564,7 +565,7 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         else:
             # images may come as (n, H, W[, C]); the extractor checks their shape
             kwargs = {"ensure_2d": False, "allow_nd": True, "dtype": None}
-        out = validate_data(self, X, y, reset=reset, **kwargs)
+        out = validate_numeric(self, X, y, reset=reset, **kwargs)
         X = out[0] if isinstance(out, tuple) else out
         if self.features != "passthrough":
             if X.ndim < 2:
@@ -607,6 +608,9 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     def fit(self, X, y):
         """Fit the features, then train the K-bit head by majorise-minimise over QUBOs.
 
+        A fit that raises (bad data, a sampler that fails) leaves the classifier exactly as it
+        was before the call: still unfitted, or with its previous model.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or images
@@ -620,6 +624,10 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self : QUBOCNNClassifier
             The fitted classifier.
         """
+        with unchanged_on_failure(self):
+            return self._fit(X, y)
+
+    def _fit(self, X, y):
         t_start = time.perf_counter()
         timing = dict.fromkeys(
             ("features", "weight_range", "gram", "passes", "solves", "other", "total"), 0.0

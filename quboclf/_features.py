@@ -17,10 +17,10 @@ from sklearn.utils.validation import (
     _check_feature_names_in,
     check_array,
     check_is_fitted,
-    validate_data,
 )
 
 from ._kernels._conv import ACTIVATIONS, POOLINGS, adaptive_bins, conv_pool
+from ._validation import unchanged_on_failure, validate_numeric
 
 __all__ = ["RandomConvFeatures"]
 
@@ -246,14 +246,14 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
             )
         dtype = [np.float64, np.float32]
         if ndim <= 2:
-            X = validate_data(self, X, reset=reset, dtype=dtype)
+            X = validate_numeric(self, X, reset=reset, dtype=dtype)
             if reset:
                 shape = _resolve_image_shape(self.image_shape, X.shape[1])
             else:
                 shape = self.image_shape_
         else:
             if reset:
-                X = validate_data(self, X, reset=True, dtype=dtype, allow_nd=True)
+                X = validate_numeric(self, X, reset=True, dtype=dtype, allow_nd=True)
             else:
                 X = check_array(X, dtype=dtype, allow_nd=True, input_name="X")
             shape = X.shape[1:] if ndim == 4 else (*X.shape[1:], 1)
@@ -304,6 +304,10 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         return out.reshape(images.shape[0], -1)
 
     def _fit(self, X):
+        with unchanged_on_failure(self):
+            return self._fit_unguarded(X)
+
+    def _fit_unguarded(self, X):
         kh, kw = _pair(self.kernel_size, "kernel_size")
         self._pool_grid = _pair(self.pool_grid, "pool_grid")
         if self.image_shape is not None:

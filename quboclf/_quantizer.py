@@ -30,6 +30,7 @@ from ._rounding import (
     round_layer,
 )
 from ._samplers import SAMPLER_NAMES, Solver, check_sampler, make_solver, seeds_from
+from ._validation import unchanged_on_failure, validate_numeric
 
 __all__ = ["QUBOQuantizer", "QuantizedLayer"]
 
@@ -422,6 +423,9 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     def fit(self, X, y):
         """Fit (unless prefit) and quantize the estimator, with ``X`` as calibration data.
 
+        A fit that raises (bad data, a sampler that fails) leaves the quantizer exactly as it
+        was before the call: still unfitted, or with its previous quantized model.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -434,7 +438,11 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         self : object
             The fitted quantizer.
         """
-        X, y = validate_data(self, X, y, multi_output=True, allow_nd=True)
+        with unchanged_on_failure(self):
+            return self._fit(X, y)
+
+    def _fit(self, X, y):
+        X, y = validate_numeric(self, X, y, multi_output=True, allow_nd=True)
         if self.rounding == "qubo":
             check_sampler(self.sampler, self._sampler_params())
         rng = check_random_state(self.random_state)
