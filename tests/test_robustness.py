@@ -1,0 +1,456 @@
+"""Robustness: numba's cache unusable or broken, and bit-for-bit determinism.
+
+The cache tests reproduce a read-only install faithfully even when the tests run as root (where
+``chmod`` does not stop writes). numba (``numba/core/caching.py``) tries, in order, the locators
+
+- ``UserProvidedCacheLocator``: ``$NUMBA_CACHE_DIR/<pkgdir>_<sha1>`` when ``NUMBA_CACHE_DIR`` is
+  set;
+- ``InTreeCacheLocator``: the ``__pycache__`` directory next to the source file;
+- ``UserWideCacheLocator``: ``$XDG_CACHE_HOME/numba/...`` (default ``~/.cache``);
+- ``IPythonCacheLocator``: only for code typed at an IPython prompt;
+- ``ZipCacheLocator``: only for sources whose path contains ``.zip`` (it checks nothing else).
+
+Each of the first three is usable iff ``os.makedirs(path, exist_ok=True)`` and a temporary file in
+it succeed. A path *under a regular file* fails ``makedirs`` for every user, root included, and a
+regular *file* named ``__pycache__`` does too. So the subprocess runs on a copy of the package
+whose ``_kernels/__pycache__`` is a file, with ``NUMBA_CACHE_DIR``, ``XDG_CACHE_HOME`` and ``HOME``
+under a regular file, in a directory without ``.zip`` in its path; it then checks that numba
+itself finds no locator (``FunctionCache`` raises) so the setup is real, not assumed.
+"""
+
+import dataclasses
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import joblib
+import numba
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits, make_classification
+from sklearn.neural_network import MLPClassifier
+
+import quboclf
+from quboclf import QUBOCNNClassifier, QUBOQuantizer, RandomConvFeatures
+from quboclf._kernels import _jit
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+PACKAGE_DIR = Path(quboclf.__file__).parent
+SA_FAST = {"num_reads": 2, "num_sweeps": 50}
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def _snapshot(root):
+    """Every path under ``root`` with its type, size and modification time."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath, name)
+            st = path.lstat()
+            out[str(path.relative_to(root))] = (path.is_dir(), st.st_size, st.st_mtime_ns)
+    return out
+
+
+def _copy_package(dest):
+    """Copy the quboclf sources (no bytecode, no numba cache) into ``dest/quboclf``."""
+    target = Path(dest) / "quboclf"
+    shutil.copytree(PACKAGE_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return target
+
+
+def _run(script, env_extra, cwd, timeout=300):
+    """Run ``script`` in a fresh interpreter; return its stdout (fails the test on error)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("NUMBA_", "PYTHON", "XDG_")) and k != "PYTEST_XDIST_WORKER"
+    }
+    env.update(env_extra)
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, f"subprocess failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def _last_json(stdout):
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# numba cannot cache at all: read-only install, unwritable NUMBA_CACHE_DIR
+
+_NO_CACHE_SCRIPT = """
+import json, os, warnings
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import quboclf
+    from quboclf._kernels import _anneal, _assembly, _conv
+
+import numpy as np
+from numba.core.caching import FunctionCache
+from sklearn.datasets import make_classification
+
+# numba itself finds no locator for a kernel of the copy: the condition is real.
+try:
+    FunctionCache(_assembly.assemble_qubo.py_func)
+    numba_found_locator = True
+except RuntimeError as exc:
+    numba_found_locator = "no locator available" not in str(exc)
+
+kernels = [
+    obj for mod in (_anneal, _assembly, _conv) for obj in vars(mod).values()
+    if hasattr(obj, "py_func") and obj.py_func.__module__ == mod.__name__
+]
+X, y = make_classification(n_samples=40, n_features=6, n_informative=4, n_redundant=0,
+                           n_classes=3, n_clusters_per_class=1, random_state=0)
+clf = quboclf.QUBOCNNClassifier(features="passthrough", n_bits=4, max_iter=5,
+                                sampler_params={"num_reads": 2, "num_sweeps": 50},
+                                random_state=0).fit(X, y)
+images = np.random.default_rng(0).random((6, 8, 8))
+feats = quboclf.RandomConvFeatures(n_filters=2, kernel_size=3, pool_grid=2,
+                                   random_state=0).fit(images)
+Z = feats.transform(images)
+print(json.dumps({
+    "file": quboclf.__file__,
+    "numba_found_locator": numba_found_locator,
+    "warned": sorted({str(w.message).split(" (")[0].removeprefix("numba cannot cache ")
+                      for w in caught if issubclass(w.category, RuntimeWarning)}),
+    "kernels": sorted(k.py_func.__qualname__ for k in kernels),
+    "caches": sorted({type(k._cache).__name__ for k in kernels}),
+    "score": float(clf.score(X, y)),
+    "pred_ok": bool(np.isin(clf.predict(X), clf.classes_).all()),
+    "Z_shape": list(Z.shape),
+    "Z_finite": bool(np.isfinite(Z).all()),
+}))
+"""
+
+
+def test_works_when_numba_cannot_cache(tmp_path):
+    assert ".zip" not in str(tmp_path)  # else numba's ZipCacheLocator would accept any path
+    copy = _copy_package(tmp_path / "site")
+    (copy / "_kernels" / "__pycache__").write_text("a file where numba wants a directory\n")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a regular file: nothing can be created under it\n")
+    # Also read-only for a non-root user; root ignores this, the two files above stop it.
+    for path in [copy, *copy.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    before = _snapshot(tmp_path)
+
+    env = {
+        "PYTHONPATH": str(tmp_path / "site"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "NUMBA_CACHE_DIR": str(blocker / "numba"),
+        "XDG_CACHE_HOME": str(blocker / "xdg"),
+        "HOME": str(blocker / "home"),
+    }
+    try:
+        out = _last_json(_run(_NO_CACHE_SCRIPT, env, cwd=tmp_path))
+    finally:
+        for path in [copy, *copy.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+
+    assert Path(out["file"]).parent == copy  # the copy was imported, not the checkout
+    assert out["numba_found_locator"] is False
+    assert out["kernels"], "no numba kernels found"
+    # every kernel warned at import and runs uncached
+    assert out["warned"] == out["kernels"]
+    assert out["caches"] == ["NullCache"]
+    assert out["pred_ok"] and out["score"] > 0.5
+    assert out["Z_shape"] == [6, 2 * 2 * 2] and out["Z_finite"]
+    assert _snapshot(tmp_path) == before, (
+        "something was written although no cache location was usable"
+    )
+
+
+_CACHE_SCRIPT = """
+import json, warnings
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import quboclf
+    from quboclf._kernels import _assembly
+    _assembly.warm_up()
+print(json.dumps({"file": quboclf.__file__,
+                  "warnings": [str(w.message) for w in caught
+                               if issubclass(w.category, RuntimeWarning)]}))
+"""
+
+
+def test_caches_to_numba_cache_dir(tmp_path):
+    copy = _copy_package(tmp_path / "site")
+    cache_dir = tmp_path / "numba-cache"
+    env = {
+        "PYTHONPATH": str(tmp_path / "site"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "NUMBA_CACHE_DIR": str(cache_dir),
+        "NUMBA_DEBUG_CACHE": "1",
+    }
+    first = _run(_CACHE_SCRIPT, env, cwd=tmp_path)
+    assert _last_json(first) == {"file": str(copy / "__init__.py"), "warnings": []}
+    written = sorted(p.name for p in cache_dir.rglob("*") if p.is_file())
+    assert any(n.startswith("_assembly.assemble_qubo-") and n.endswith(".nbi") for n in written)
+    assert any(n.startswith("_assembly.assemble_qubo-") and n.endswith(".nbc") for n in written)
+    assert "data saved" in first
+    assert not (copy / "_kernels" / "__pycache__").exists()  # NUMBA_CACHE_DIR wins
+
+    # a second interpreter loads the compiled kernel instead of compiling it again
+    files = _snapshot(cache_dir)
+    second = _run(_CACHE_SCRIPT, env, cwd=tmp_path)
+    assert "data loaded" in second and "data saved" not in second
+    assert _snapshot(cache_dir) == files
+
+
+# ---------------------------------------------------------------------------------------------
+# failures of the cache after import (the first call), and at decoration, in process
+
+_KERNEL_SOURCE = """
+from quboclf._kernels._jit import jit
+
+
+@jit
+def plus_one(x):
+    return x + 1.0
+"""
+
+
+def _load_kernel_module(directory, name):
+    import importlib.util
+
+    path = Path(directory) / f"{name}.py"
+    path.write_text(_KERNEL_SOURCE)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _cache_files(cache_dir):
+    return sorted(p for p in Path(cache_dir).rglob("*") if p.is_file())
+
+
+def test_cache_dir_gone_before_first_call(tmp_path, monkeypatch):
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(cache_dir))
+    module = _load_kernel_module(tmp_path, "robust_gone")
+    assert type(module.plus_one._cache).__name__ == "_TolerantCache"
+    # replaced by a file between import and first call: numba raises NotADirectoryError there
+    shutil.rmtree(cache_dir)
+    cache_dir.write_text("")
+    with pytest.warns(RuntimeWarning, match=r"cannot (read|write) its cache for plus_one"):
+        assert module.plus_one(1.0) == 2.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once; the cache is now disabled
+        assert module.plus_one(2.5) == 3.5
+
+
+def test_corrupt_cache_file(tmp_path, monkeypatch):
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(cache_dir))
+    assert _load_kernel_module(tmp_path, "robust_corrupt").plus_one(1.0) == 2.0
+    files = _cache_files(cache_dir)
+    assert {p.suffix for p in files} == {".nbi", ".nbc"}
+    for path in files:
+        path.write_bytes(b"truncated")  # numba raises UnpicklingError from the call
+    module = _load_kernel_module(tmp_path, "robust_corrupt")  # fresh dispatcher
+    with pytest.warns(RuntimeWarning, match=r"cannot read its cache .*UnpicklingError"):
+        assert module.plus_one(1.0) == 2.0
+    assert all(p.read_bytes() == b"truncated" for p in files)  # left alone
+
+
+def test_no_locator_at_decoration(tmp_path, monkeypatch):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(blocker / "numba"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker / "xdg"))
+    monkeypatch.setenv("HOME", str(blocker / "home"))
+    (tmp_path / "__pycache__").write_text("")
+    with pytest.warns(RuntimeWarning, match="numba cannot cache plus_one .*no locator"):
+        module = _load_kernel_module(tmp_path, "robust_nolocator")
+    assert type(module.plus_one._cache).__name__ == "NullCache"
+    assert module.plus_one(1.0) == 2.0
+
+
+def test_jit_options():
+    def f(x):
+        return x
+
+    assert type(_jit.jit(cache=False)(f)._cache).__name__ == "NullCache"
+    with pytest.raises(TypeError, match="explicit signatures"):
+        _jit.jit("f8(f8)")
+
+
+# ---------------------------------------------------------------------------------------------
+# determinism
+
+
+def _digits(n=90, classes=(0, 1, 2)):
+    digits = load_digits()
+    keep = np.isin(digits.target, classes)
+    return digits.data[keep][:n] / 16.0, digits.target[keep][:n], digits.images[keep][:n] / 16.0
+
+
+X3, Y3 = make_classification(
+    n_samples=60, n_features=8, n_informative=5, n_redundant=0, n_classes=3,
+    n_clusters_per_class=1, random_state=0,
+)  # fmt: skip
+
+
+def _clf(**params):
+    base = {
+        "features": "passthrough",
+        "n_bits": 4,
+        "max_iter": 5,
+        "sampler_params": SA_FAST,
+        "random_state": 0,
+    }
+    return QUBOCNNClassifier(**{**base, **params})
+
+
+def _quant(**params):
+    base = {"n_bits": 3, "sampler_params": {"num_sweeps": 50}, "random_state": 0}
+    mlp = MLPClassifier(hidden_layer_sizes=(6,), max_iter=300, random_state=0)
+    return QUBOQuantizer(mlp, **{**base, **params})
+
+
+def _assert_same_classifier(a, b, X):
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(a.intercept_, b.intercept_)
+    np.testing.assert_array_equal(a.classes_, b.classes_)
+    if a.features_ is not None:
+        np.testing.assert_array_equal(a.features_.filters_, b.features_.filters_)
+    np.testing.assert_array_equal(a.decision_function(X), b.decision_function(X))
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def _assert_same_layers(a, b):
+    assert len(a.layers_) == len(b.layers_)
+    for la, lb in zip(a.layers_, b.layers_):
+        for field in dataclasses.fields(la):
+            if field.name == "time_s":
+                continue
+            va, vb = getattr(la, field.name), getattr(lb, field.name)
+            if isinstance(va, np.ndarray):
+                assert va.dtype == vb.dtype, field.name
+                np.testing.assert_array_equal(va, vb, err_msg=field.name)
+            else:
+                assert va == vb or (va != va and vb != vb), field.name  # NaN == NaN
+
+
+def _assert_same_quantizer(a, b, X):
+    _assert_same_layers(a, b)
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_classifier_same_model_any_n_jobs():
+    one = _clf(n_jobs=1).fit(X3, Y3)
+    two = _clf(n_jobs=2).fit(X3, Y3)
+    again = _clf(n_jobs=1).fit(X3, Y3)
+    _assert_same_classifier(one, two, X3)
+    _assert_same_classifier(one, again, X3)
+    np.testing.assert_array_equal(one.loss_curve_, two.loss_curve_)
+
+
+def test_classifier_default_features_same_model_any_n_jobs():
+    _, y, images = _digits()
+    params = {"features": None, "max_iter": 3}
+    one = _clf(n_jobs=1, **params).fit(images, y)
+    two = _clf(n_jobs=2, **params).fit(images, y)
+    assert one.features_.filters_.shape[0] > 0
+    _assert_same_classifier(one, two, images)
+    assert one.score(images, y) > 0.6
+    # a different seed gives a different model: the test above can fail
+    other = _clf(n_jobs=1, **{**params, "random_state": 1}).fit(images, y)
+    assert not np.array_equal(one.features_.filters_, other.features_.filters_)
+
+
+def test_random_conv_features_deterministic():
+    _, _, images = _digits(n=20)
+    a = RandomConvFeatures(n_filters=3, kernel_size=3, pool_grid=2, random_state=7).fit(images)
+    b = RandomConvFeatures(n_filters=3, kernel_size=3, pool_grid=2, random_state=7).fit(images)
+    np.testing.assert_array_equal(a.filters_, b.filters_)
+    np.testing.assert_array_equal(a.transform(images), b.transform(images))
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(a)).transform(images),
+                                  a.transform(images))  # fmt: skip
+
+
+def test_quantizer_same_model_any_n_jobs():
+    X, y, _ = _digits()
+    one = _quant(n_jobs=1).fit(X, y)
+    two = _quant(n_jobs=2).fit(X, y)
+    _assert_same_quantizer(one, two, X)
+
+
+@pytest.mark.parametrize("make", [_clf, _quant], ids=["classifier", "quantizer"])
+def test_pickle_and_joblib_round_trips(make, tmp_path):
+    X, y, _ = _digits()
+    model = make().fit(X, y)
+    same = _assert_same_classifier if make is _clf else _assert_same_quantizer
+    same(model, pickle.loads(pickle.dumps(model)), X)
+    joblib.dump(model, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    same(model, loaded, X)
+    # and refitting the loaded estimator with its own random_state reproduces it
+    same(model, loaded.fit(X, y), X)
+
+
+_FIT_SCRIPT = """
+import sys
+import joblib, numpy as np
+from sklearn.datasets import load_digits
+from quboclf import QUBOCNNClassifier, QUBOQuantizer
+from sklearn.linear_model import LogisticRegression
+
+out = sys.argv[1]
+digits = load_digits()
+keep = np.isin(digits.target, (0, 1, 2))
+X, y = digits.data[keep][:90] / 16.0, digits.target[keep][:90]
+if sys.argv[2] == "fit":
+    clf = QUBOCNNClassifier(features="passthrough", n_bits=4, max_iter=5,
+                            sampler_params={"num_reads": 2, "num_sweeps": 50},
+                            random_state=0).fit(X, y)
+    quant = QUBOQuantizer(LogisticRegression(max_iter=200), n_bits=3,
+                          sampler_params={"num_sweeps": 50}, random_state=0).fit(X, y)
+    joblib.dump((clf, quant), out + "/models.joblib")
+else:
+    clf, quant = joblib.load(out + "/models.joblib")
+tag = sys.argv[2]
+np.save(f"{out}/{tag}_clf_decision.npy", clf.decision_function(X))
+np.save(f"{out}/{tag}_clf_predict.npy", clf.predict(X))
+np.save(f"{out}/{tag}_clf_coef.npy", clf.coef_)
+np.save(f"{out}/{tag}_quant_decision.npy", quant.decision_function(X))
+np.save(f"{out}/{tag}_quant_predict.npy", quant.predict(X))
+"""
+
+
+def test_fit_in_one_process_predict_in_another(tmp_path):
+    script = _FIT_SCRIPT.replace("sys.argv[1]", repr(str(tmp_path)))
+    for tag in ("fit", "load"):
+        _run(script.replace("sys.argv[2]", repr(tag)), {}, cwd=tmp_path)
+    names = ["clf_decision", "clf_predict", "clf_coef", "quant_decision", "quant_predict"]
+    for name in names:
+        a = (tmp_path / f"fit_{name}.npy").read_bytes()
+        b = (tmp_path / f"load_{name}.npy").read_bytes()
+        assert a == b, name  # bit for bit, header (dtype, shape) included
+    # and the same answers in this process from the saved models
+    clf, _ = joblib.load(tmp_path / "models.joblib")
+    X, _, _ = _digits()
+    np.testing.assert_array_equal(
+        clf.decision_function(X), np.load(tmp_path / "fit_clf_decision.npy")
+    )
