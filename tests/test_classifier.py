@@ -203,25 +203,33 @@ def test_sa_schedule_follows_the_curvature_scale_unless_given():
 # ------------------------------------------------------------------------ the MM guarantees
 
 
-@pytest.mark.parametrize("weight_range", ["auto", 1.0])
+@pytest.mark.parametrize(
+    ("weight_range", "init"), [("auto", "auto"), ("auto", "zeros"), (1.0, "auto")]
+)
 @pytest.mark.parametrize("accelerate", [True, False])
 @pytest.mark.parametrize("classes", [2, 3])
 @pytest.mark.parametrize("n_bits", [3, 8])
 def test_loss_never_increases_and_weights_lie_on_the_grid(
-    accelerate, classes, n_bits, weight_range
+    accelerate, classes, n_bits, weight_range, init
 ):
     X, y = _data(seed=classes, classes=classes)
     clf = _fast(
-        n_bits=n_bits, accelerate=accelerate, max_iter=25, weight_range=weight_range
+        n_bits=n_bits, accelerate=accelerate, max_iter=25, weight_range=weight_range, init=init
     ).fit(X, y)
     curve = clf.loss_curve_
     assert curve.shape == (clf.n_iter_ + 1,)
     assert np.all(np.diff(curve) <= 0.0)
     # zero weights give log(2) (one logistic output) or log(C) (softmax)
-    assert curve[-1] < np.log(classes) - 0.05
-    if weight_range != "auto":  # starts from zero weights ("auto" from its continuous fit)
+    if weight_range != "auto" or init == "zeros":  # starts from zero weights
         assert curve[0] == pytest.approx(np.log(classes))
-        assert curve[-1] < curve[0]
+        if init == "zeros" and n_bits == 3:
+            # the auto grid's step (R/4) is longer than the majoriser's step from zero, so MM
+            # cannot leave zero: a known limit of coarse grids, reported by ``moved``
+            assert curve[-1] <= curve[0]
+        else:
+            assert curve[-1] < np.log(classes) - 0.05
+    else:  # starts from the rounded continuous fit, already well below zero weights' loss
+        assert curve[0] < np.log(classes) - 0.05
     R = clf.weight_range_
     W = np.vstack([clf.coef_.T, clf.intercept_])
     levels = _qubo.encode(W, R[:, None], n_bits)
