@@ -438,3 +438,35 @@ def test_digits_accuracy_regression():
     W = np.vstack([clf.coef_.T, clf.intercept_])
     R = clf.weight_range_
     np.testing.assert_array_equal(_qubo.decode(_qubo.encode(W, R[:, None], 10), R[:, None], 10), W)
+
+
+def test_grid_search_reaches_the_qpu_through_strings(monkeypatch):
+    # A live DWaveSampler cannot be deep-copied by clone; the string "qpu" plus sampler_params
+    # can, and every clone builds its own (mocked, Pegasus) QPU client inside fit.
+    from dwave.system.testing import MockDWaveSampler
+
+    configs = []
+
+    class Mock(MockDWaveSampler):
+        def __init__(self, **config):
+            configs.append(config)
+            super().__init__(topology_type="pegasus", topology_shape=[4], parameter_warnings=False)
+
+    monkeypatch.setattr("dwave.system.samplers.clique.DWaveSampler", Mock)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 2))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    params = {"token": "DEV-test", "num_reads": 10}
+    base = QUBOCNNClassifier(
+        features="passthrough", sampler="qpu", sampler_params=params, max_iter=2, random_state=0
+    )
+    search = GridSearchCV(base, {"n_bits": [2, 3]}, cv=2).fit(X, y)
+    best = search.best_estimator_
+    assert best.sampler == "qpu" and best.sampler_params == params
+    assert best.sampler_params is not params  # cloned, not shared
+    assert len(configs) >= 5  # one client per fit: 2 widths x 2 folds + the refit
+    assert all(c.get("token") == "DEV-test" for c in configs)
+    info = best.solver_info_
+    assert info["sampler"] == "qpu"
+    assert np.all(info["qpu_access_time"][info["n_solves"] > 0] > 0)
+    assert search.best_score_ > 0.8
