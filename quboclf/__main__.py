@@ -40,8 +40,9 @@ def _write_outputs(kind, args, records, summary, header, cells, plot):
         plot(summary, f"{stem}.png", title=title)
         written.append(f"{stem}.png")
     except ImportError:
-        _error("matplotlib is not installed, so no plot was drawn "
-               "(pip install 'quboclf[plot]'); the tables were written.")
+        # not fatal: the tables are the results, the plot only shows them
+        print("quboclf: warning: matplotlib is not installed, so no plot was drawn "
+              "(pip install 'quboclf[plot]'); the tables were written.", file=sys.stderr)
     print("\nwrote " + ", ".join(written))
 
 
