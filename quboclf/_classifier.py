@@ -447,7 +447,8 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         memory stays ``O(batch_size * (n_features + n_classes) + n_features²)``.
     n_jobs : int, default=None
         Classes solved in parallel (joblib threads; the numba kernels release the GIL).
-        Results do not depend on it.
+        An ambient ``joblib.parallel_backend`` (e.g. ``"dask"``) takes over the solves;
+        leave ``None`` there to use all its workers. Results do not depend on it.
     random_state : int, RandomState instance or None, default=None
         Seeds the default features, the subsample of ``"auto"`` and every solve.
     verbose : int, default=0
@@ -717,7 +718,9 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             progress = tqdm(total=self.max_iter * k, desc="QUBOCNNClassifier", unit="QUBO")
         n_jobs = self.n_jobs if k > 1 else 1
         try:
-            with Parallel(n_jobs=n_jobs, backend="threading") as parallel:
+            # threads by default (the numba kernels release the GIL), but an ambient
+            # ``joblib.parallel_backend`` (e.g. "dask") takes over: the tasks pickle
+            with Parallel(n_jobs=n_jobs, prefer="threads") as parallel:
                 step = _grid_step(
                     H, R, self.n_bits, solver_for, seeds, chol, parallel, records, progress
                 )

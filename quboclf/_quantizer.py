@@ -304,7 +304,9 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         :func:`quboclf._anneal.default_beta_range` (a warm start from round-to-nearest needs no
         hot phase) whose cold end is 100 times its hot end; keys given here override them.
     n_jobs : int, default=None
-        Neurons solved in parallel (joblib threads; the annealer releases the GIL).
+        Neurons solved in parallel (joblib threads; the annealer releases the GIL). An
+        ambient ``joblib.parallel_backend`` (e.g. ``"dask"``) takes over the solves; leave
+        ``None`` there to use all its workers. Results do not depend on it.
     random_state : int, RandomState instance or None, default=None
         Chooses the calibration rows and seeds the solver.
     verbose : bool, default=False

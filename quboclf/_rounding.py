@@ -298,6 +298,18 @@ def build_layer_qubos(X, W, b, weight_scale, bias_scale, n_bits, *, fit_bias=Tru
                       nearest=nearest, step=step)
 
 
+def _solve_neuron(solve, problem, initial, seed, l):
+    """One neuron's solve, with the answer checked against its bounds."""
+    levels = np.asarray(solve(problem, initial, seed), dtype=np.int64)
+    if levels.shape != (problem.n_variables,) or np.any(levels < problem.lower) or np.any(
+        levels > problem.upper
+    ):
+        raise RuntimeError(
+            f"the solver returned levels outside neuron {l}'s bounds (shape {levels.shape})"
+        )
+    return levels
+
+
 def round_layer(qubos, *, solve=None, n_jobs=None, seeds=None):
     """Choose every neuron's rounding: round-to-nearest, or the QUBO solution when it is better.
 
@@ -309,7 +321,9 @@ def round_layer(qubos, *, solve=None, n_jobs=None, seeds=None):
         ``solve(problem, initial, seed) -> levels`` (n_vars,) minimising a neuron's problem,
         warm-started from the nearest rounding ``initial``. ``None``: round to nearest.
     n_jobs : int, default=None
-        Neurons solved in parallel (joblib threads; numba kernels release the GIL).
+        Neurons solved in parallel (joblib threads, the numba kernels release the GIL, unless
+        an ambient ``joblib.parallel_backend`` such as ``"dask"`` is active). ``1`` solves in
+        a plain loop.
     seeds : sequence of int, default=None
         One seed per neuron.
 
@@ -332,23 +346,20 @@ def round_layer(qubos, *, solve=None, n_jobs=None, seeds=None):
         seeds = [None] * n
     todo = [l for l in range(n) if qubos.free[l].any()]
 
-    def one(l):
-        problem = qubos.problem(l)
-        levels = np.asarray(solve(problem, qubos.nearest[l], seeds[l]), dtype=np.int64)
-        if levels.shape != (problem.n_variables,) or np.any(levels < problem.lower) or np.any(
-            levels > problem.upper
-        ):
-            raise RuntimeError(
-                f"the solver returned levels outside neuron {l}'s bounds (shape {levels.shape})"
-            )
-        return levels
+    def tasks():
+        for l in todo:
+            yield qubos.problem(l), qubos.nearest[l], seeds[l], l
 
-    if n_jobs in (None, 1) or len(todo) <= 1:
-        results = [one(l) for l in todo]
+    if n_jobs == 1 or len(todo) <= 1:
+        results = [_solve_neuron(solve, *task) for task in tasks()]
     else:
         from joblib import Parallel, delayed
 
-        results = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(one)(l) for l in todo)
+        # threads by default, but an ambient ``joblib.parallel_backend`` (e.g. "dask") takes
+        # over; each task ships only its own problem, the solve callable and its seed
+        results = Parallel(n_jobs=n_jobs, prefer="threads")(
+            delayed(_solve_neuron)(solve, *task) for task in tasks()
+        )
     candidate = V.copy()
     for l, levels in zip(todo, results):
         candidate[l] = levels
