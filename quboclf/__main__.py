@@ -8,8 +8,10 @@ import argparse
 import os
 import platform
 import sys
+import tempfile
 
-from . import _bench
+from . import _bench, _qubo, _samplers
+from .datasets import DataIntegrityError
 
 _EPILOG = """examples:
   quboclf bench classifier --dataset digits
@@ -22,6 +24,10 @@ def _error(message):
     print(f"quboclf: error: {message}", file=sys.stderr)
 
 
+class _Failure(Exception):
+    """A problem the command line diagnosed itself; the message names it and the fix (exit 1)."""
+
+
 def _write_outputs(kind, args, records, summary, header, cells, plot):
     """Table on stdout; raw CSV, summary CSV, Markdown and PNG in ``args.out``."""
     seeds = ("seeds " if len(args.seeds) > 1 else "seed ") + " ".join(map(str, args.seeds))
@@ -29,52 +35,83 @@ def _write_outputs(kind, args, records, summary, header, cells, plot):
     print(f"\n{title}\n")
     print(_bench.format_table(header, cells))
     stem = os.path.join(args.out, f"{kind}-{args.dataset}")
-    written = [
-        _bench.write_csv(records, f"{stem}.csv"),
-        _bench.write_csv(summary, f"{stem}-summary.csv"),
-    ]
-    with open(f"{stem}.md", "w") as fh:
-        fh.write(f"### {title}\n\n{_bench.to_markdown(header, cells)}\n")
-    written.append(f"{stem}.md")
     try:
-        plot(summary, f"{stem}.png", title=title)
-        written.append(f"{stem}.png")
-    except ImportError:
-        # not fatal: the tables are the results, the plot only shows them
-        print("quboclf: warning: matplotlib is not installed, so no plot was drawn "
-              "(pip install 'quboclf[plot]'); the tables were written.", file=sys.stderr)
+        written = [
+            _bench.write_csv(records, f"{stem}.csv"),
+            _bench.write_csv(summary, f"{stem}-summary.csv"),
+        ]
+        with open(f"{stem}.md", "w") as fh:
+            fh.write(f"### {title}\n\n{_bench.to_markdown(header, cells)}\n")
+        written.append(f"{stem}.md")
+        try:
+            plot(summary, f"{stem}.png", title=title)
+            written.append(f"{stem}.png")
+        except ImportError:
+            # not fatal: the tables are the results, the plot only shows them
+            print(
+                "quboclf: warning: matplotlib is not installed, so no plot was drawn "
+                "(pip install 'quboclf[plot]'); the tables were written.",
+                file=sys.stderr,
+            )
+    except OSError as exc:  # --out was checked up front; the disk can still fill up or vanish
+        raise _Failure(
+            f"could not write the results to the folder {args.out!r}: {exc}. The table above is "
+            "complete; free some space or choose another folder with --out, then run again."
+        ) from exc
     print("\nwrote " + ", ".join(written))
 
 
 def _bench_classifier(args):
+    _preflight(args)
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     records = _bench.classifier_study(
-        args.dataset, args.bits, args.seeds, sampler=args.sampler, subsample=args.subsample,
-        max_iter=args.max_iter, n_jobs=args.n_jobs, data_home=args.data_home,
-        download_if_missing=not args.no_download, progress=not args.quiet, log=log,
+        args.dataset,
+        args.bits,
+        args.seeds,
+        sampler=args.sampler,
+        subsample=args.subsample,
+        max_iter=args.max_iter,
+        n_jobs=args.n_jobs,
+        data_home=args.data_home,
+        download_if_missing=not args.no_download,
+        progress=not args.quiet,
+        log=log,
     )
     summary = _bench.summarize_classifier(records)
     r = records[0]
-    print(f"{args.dataset}: {r['n_train']} training / {r['n_test']} test images, "
-          f"{r['n_classes']} classes, d = {r['d']} random-conv features; sampler {args.sampler!r}")
+    print(
+        f"{args.dataset}: {r['n_train']} training / {r['n_test']} test images, "
+        f"{r['n_classes']} classes, d = {r['d']} random-conv features; sampler {args.sampler!r}"
+    )
     header, cells = _bench.classifier_table(summary)
     _write_outputs("classifier", args, records, summary, header, cells, _bench.plot_classifier)
     return 0
 
 
 def _bench_quantizer(args):
+    _preflight(args)
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     records = _bench.quantizer_study(
-        args.dataset, args.bits, args.seeds, sampler=args.sampler, subsample=args.subsample,
-        n_calibration=args.n_calibration, n_jobs=args.n_jobs, data_home=args.data_home,
-        download_if_missing=not args.no_download, progress=not args.quiet, log=log,
+        args.dataset,
+        args.bits,
+        args.seeds,
+        sampler=args.sampler,
+        subsample=args.subsample,
+        n_calibration=args.n_calibration,
+        n_jobs=args.n_jobs,
+        data_home=args.data_home,
+        download_if_missing=not args.no_download,
+        progress=not args.quiet,
+        log=log,
     )
     summary = _bench.summarize_quantizer(records)
     hidden, epochs = _bench._mlp_settings(args.dataset)
     r = records[0]
-    print(f"{args.dataset}: {r['n_train']} training / {r['n_test']} test rows, MLPClassifier "
-          f"hidden {hidden} ({epochs} epochs max), {args.n_calibration} calibration rows; "
-          f"errors are sums over layers of ||X W^T + b - (X W_q^T + b_q)||_F^2")
+    print(
+        f"{args.dataset}: {r['n_train']} training / {r['n_test']} test rows, MLPClassifier "
+        f"hidden {hidden} ({epochs} epochs max), {args.n_calibration} calibration rows; "
+        f"errors are sums over layers of ||X W^T + b - (X W_q^T + b_q)||_F^2"
+    )
     header, cells = _bench.quantizer_table(summary)
     _write_outputs("quantizer", args, records, summary, header, cells, _bench.plot_quantizer)
     return 0
@@ -107,12 +144,16 @@ def _qpu_status(ping):
     lines.append("configuration files: " + (", ".join(paths) if paths else "none"))
     if token:
         source = "DWAVE_API_TOKEN" if token_env else "configuration file"
-        lines.append(f"QPU access configured: yes (token from {source}; endpoint "
-                     f"{config.get('endpoint') or 'default'}, solver "
-                     f"{config.get('solver') or 'default'})")
+        lines.append(
+            f"QPU access configured: yes (token from {source}; endpoint "
+            f"{config.get('endpoint') or 'default'}, solver "
+            f"{config.get('solver') or 'default'})"
+        )
     else:
-        lines.append("QPU access configured: no (set DWAVE_API_TOKEN or run "
-                     "`dwave config create`; see the QPU example in the docs)")
+        lines.append(
+            "QPU access configured: no (set DWAVE_API_TOKEN or run "
+            "`dwave config create`; see the QPU example in the docs)"
+        )
     if ping:
         if not token:
             lines.append("ping: skipped (no token)")
@@ -128,22 +169,34 @@ def _qpu_status(ping):
     return lines
 
 
-_DATA_SUBDIRS = {"mnist": "mnist", "fashion-mnist": "fashion-mnist", "kmnist": "kmnist",
-                 "emnist": "emnist", "cifar10": "cifar-10"}
+_DATA_SUBDIRS = {
+    "mnist": "mnist",
+    "fashion-mnist": "fashion-mnist",
+    "kmnist": "kmnist",
+    "emnist": "emnist",
+    "cifar10": "cifar-10",
+}
 
 
 def _dataset_lines(data_home):
     from .datasets import _base
 
     home = _base.resolve_data_home(data_home)
-    lines = [f"data home: {home}" + ("" if os.path.isdir(home) else " (does not exist yet)"),
-             "system locations: " + ", ".join(_base.SYSTEM_DIRS),
-             "digits: embedded in scikit-learn"]
+    lines = [
+        f"data home: {home}" + ("" if os.path.isdir(home) else " (does not exist yet)"),
+        "system locations: " + ", ".join(_base.SYSTEM_DIRS),
+        "digits: embedded in scikit-learn",
+    ]
     for name, sub in _DATA_SUBDIRS.items():
-        found = [os.path.join(d, sub) for d in (home, *_base.SYSTEM_DIRS)
-                 if os.path.isdir(os.path.join(d, sub)) and os.listdir(os.path.join(d, sub))]
-        lines.append(f"{name}: " + (f"files in {', '.join(found)}" if found else
-                                     "not found (downloaded on first use)"))
+        found = [
+            os.path.join(d, sub)
+            for d in (home, *_base.SYSTEM_DIRS)
+            if os.path.isdir(os.path.join(d, sub)) and os.listdir(os.path.join(d, sub))
+        ]
+        lines.append(
+            f"{name}: "
+            + (f"files in {', '.join(found)}" if found else "not found (downloaded on first use)")
+        )
     return lines
 
 
@@ -152,17 +205,29 @@ def _info(args):
 
     import quboclf
 
-    print(f"quboclf {quboclf.__version__}, Python {platform.python_version()} "
-          f"({platform.platform()})")
-    for name in ("numpy", "scipy", "scikit-learn", "numba", "dimod", "dwave-samplers",
-                 "dwave-system", "dwave-cloud-client", "matplotlib", "tqdm"):
+    print(
+        f"quboclf {quboclf.__version__}, Python {platform.python_version()} ({platform.platform()})"
+    )
+    for name in (
+        "numpy",
+        "scipy",
+        "scikit-learn",
+        "numba",
+        "dimod",
+        "dwave-samplers",
+        "dwave-system",
+        "dwave-cloud-client",
+        "matplotlib",
+        "tqdm",
+    ):
         print(f"  {name:<18} {_version(name)}")
     try:
         layer = numba.threading_layer()
     except ValueError:  # no parallel numba function has run in this process yet
         layer = f"not initialised yet (configured: {numba.config.THREADING_LAYER})"
-    print(f"numba: threading layer {layer}, {numba.get_num_threads()} threads, "
-          f"{os.cpu_count()} CPUs")
+    print(
+        f"numba: threading layer {layer}, {numba.get_num_threads()} threads, {os.cpu_count()} CPUs"
+    )
     print("D-Wave:")
     for line in _qpu_status(args.ping):
         print(f"  {line}")
@@ -172,64 +237,332 @@ def _info(args):
     return 0
 
 
+# --------------------------------------------------------------------------------------------
+# Argument checks: every bad value is refused while parsing, before any data is loaded or any
+# model is trained, with a message that names the problem and the fix (exit status 2).
+# --------------------------------------------------------------------------------------------
+
+#: Largest seed scikit-learn accepts as ``random_state``.
+_MAX_SEED = 2**32 - 1
+
+#: Samplers the studies can use: "exact" enumerates 2**n states and refuses every QUBO they pose.
+_BENCH_SAMPLERS = tuple(name for name in _samplers.SAMPLER_NAMES if name != "exact")
+
+
+def _integer(what, lo, hi=None, *, fix):
+    """An argparse ``type`` accepting integers in ``[lo, hi]``; ``fix`` says what to pass."""
+    bounds = f"from {lo} to {hi}" if hi is not None else f"of at least {lo}"
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not an integer: {what} must be an integer {bounds}; {fix}"
+            ) from None
+        if value < lo or (hi is not None and value > hi):
+            raise argparse.ArgumentTypeError(
+                f"{value} is out of range: {what} must be an integer {bounds}; {fix}"
+            )
+        return value
+
+    return parse
+
+
+def _n_jobs(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value == 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of parallel jobs: give a positive count, -1 for every CPU "
+            "(-2 for all but one, ...), or leave --n-jobs out for one job"
+        )
+    return value
+
+
+def _sampler(text):
+    if text == "exact":
+        raise argparse.ArgumentTypeError(
+            f"'exact' enumerates every state and refuses QUBOs of more than "
+            f"{_samplers.EXACT_MAX_VARIABLES} binary variables, and every QUBO of these studies "
+            f"is larger; use one of {', '.join(_BENCH_SAMPLERS)} (default: sa)"
+        )
+    if text not in _BENCH_SAMPLERS:
+        raise argparse.ArgumentTypeError(
+            f"unknown sampler {text!r}; use one of {', '.join(_BENCH_SAMPLERS)} (default: sa)"
+        )
+    return text
+
+
+def _existing_ancestor(path):
+    while not os.path.lexists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return path
+
+
+def _folder(text, option, purpose):
+    """``text`` as an absolute path that is, or can become, a folder."""
+    path = os.path.abspath(os.path.expanduser(text))
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is a file, not a folder: give {option} a folder ({purpose})"
+        )
+    base = _existing_ancestor(path)
+    if not os.path.isdir(base):
+        raise argparse.ArgumentTypeError(
+            f"the folder {text!r} cannot be created because {base!r} is a file; give {option} "
+            f"another folder ({purpose})"
+        )
+    return path, base
+
+
+def _out_folder(text):
+    _, base = _folder(text, "--out", "it is created if missing")
+    try:  # the only sure test of write access (root, read-only mounts, ACLs)
+        with tempfile.TemporaryFile(dir=base):
+            pass
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(
+            f"cannot write into {base!r} ({exc.strerror or exc}), so the results could not be "
+            f"saved in {text!r}; give --out a folder you can write to"
+        ) from None
+    return text
+
+
+def _data_folder(text):
+    _folder(text, "--data-home", "the one that holds, or will hold, the data sets")
+    return text
+
+
+class _Distinct(argparse.Action):
+    """Store a list of values, refusing repeats (a repeated seed or width would skew the means)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        seen = set()
+        repeated = [v for v in values if v in seen or seen.add(v)]
+        if repeated:
+            raise argparse.ArgumentError(
+                self,
+                f"{repeated[0]} is given more than once; list each value once, e.g. "
+                f"{option_string} {' '.join(map(str, dict.fromkeys(values)))}",
+            )
+        setattr(namespace, self.dest, values)
+
+
+def _preflight(args):
+    """Checks of the environment a study needs, run before anything is loaded or trained."""
+    if args.dataset != "digits" and args.data_home is None:
+        from .datasets import _base
+
+        home = _base.resolve_data_home(None)
+        if os.path.exists(home) and not os.path.isdir(home):
+            raise _Failure(
+                f"the data folder {home!r} (from ${_base.DATA_HOME_ENV}) is a file, not a "
+                f"folder: point ${_base.DATA_HOME_ENV} or --data-home at a folder"
+            )
+    if args.sampler in ("qpu", "hybrid"):
+        _samplers.check_sampler(args.sampler)  # ImportError naming the extra to install
+        try:
+            from dwave.cloud.config import load_config
+
+            token = load_config().get("token")
+        except Exception:  # an unreadable configuration: the sampler reports it when used
+            return
+        if not token:
+            raise _samplers.QPUAccessError(
+                f"--sampler {args.sampler} needs access to D-Wave Leap, but no API token is "
+                "configured: set the DWAVE_API_TOKEN environment variable or run `dwave config "
+                "create` (your token is on the Leap dashboard); `quboclf info --ping` checks "
+                "the access. Or use --sampler sa, which runs locally."
+            )
+
+
 def _common(p, seeds):
-    p.add_argument("--dataset", choices=_bench.DATASETS, default="digits",
-                   help="data set (default: digits, embedded in scikit-learn)")
-    p.add_argument("--seeds", type=int, nargs="+", default=seeds, metavar="S",
-                   help="seeds of the split/features/models (default: "
-                   f"{' '.join(map(str, seeds))})")
-    p.add_argument("--sampler", default="sa", help="sampler of the QUBOs (default: sa)")
-    p.add_argument("--subsample", type=int, default=None, metavar="N",
-                   help="use at most N training and N test rows (stratified, seeded)")
-    p.add_argument("--n-jobs", type=int, default=None)
-    p.add_argument("--out", default="quboclf-bench", metavar="DIR",
-                   help="folder for the CSV, Markdown and PNG files (default: quboclf-bench)")
-    p.add_argument("--data-home", default=None, help="data folder of the fetchers")
-    p.add_argument("--no-download", action="store_true",
-                   help="fail instead of downloading a missing data set")
+    p.add_argument(
+        "--dataset",
+        choices=_bench.DATASETS,
+        default="digits",
+        help="data set (default: digits, embedded in scikit-learn)",
+    )
+    p.add_argument(
+        "--seeds",
+        nargs="+",
+        default=seeds,
+        metavar="S",
+        action=_Distinct,
+        type=_integer("a seed", 0, _MAX_SEED, fix="e.g. --seeds 0 1 2"),
+        help=f"seeds of the split/features/models (default: {' '.join(map(str, seeds))})",
+    )
+    p.add_argument(
+        "--sampler",
+        default="sa",
+        type=_sampler,
+        help=f"sampler of the QUBOs: {', '.join(_BENCH_SAMPLERS)} (default: sa)",
+    )
+    p.add_argument(
+        "--subsample",
+        default=None,
+        metavar="N",
+        type=_integer("--subsample", 1, fix="leave it out to use every row"),
+        help="use at most N training and N test rows (stratified, seeded; at least one per class)",
+    )
+    p.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=None,
+        metavar="N",
+        help="parallel jobs of the QUBO solves (-1: every CPU)",
+    )
+    p.add_argument(
+        "--out",
+        default="quboclf-bench",
+        metavar="DIR",
+        type=_out_folder,
+        help="folder for the CSV, Markdown and PNG files (default: quboclf-bench)",
+    )
+    p.add_argument(
+        "--data-home",
+        default=None,
+        metavar="DIR",
+        type=_data_folder,
+        help="data folder of the fetchers (default: $QUBOCLF_DATA or ~/quboclf_data)",
+    )
+    p.add_argument(
+        "--no-download", action="store_true", help="fail instead of downloading a missing data set"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-seed lines")
 
 
 def _parser():
+    from ._quantizer import QUBOQuantizer
+
+    max_width = QUBOQuantizer._parameter_constraints["n_bits"][0].right
     parser = argparse.ArgumentParser(
-        prog="quboclf", description="Reproduce the studies of quboclf's two papers.",
-        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="quboclf",
+        description="Reproduce the studies of quboclf's two papers.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    # The metavars make "required" errors list the choices instead of a bare "command".
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{bench,info}")
     bench = sub.add_parser("bench", help="run a study: classifier or quantizer")
-    studies = bench.add_subparsers(dest="study", required=True)
+    studies = bench.add_subparsers(dest="study", required=True, metavar="{classifier,quantizer}")
     clf = studies.add_parser("classifier", help="QUBO head vs SGD and logistic regression")
     # One seed by default keeps the main job (digits) at about a minute.
     _common(clf, [0])
-    clf.add_argument("--bits", type=int, nargs="+", default=list(_bench.CLASSIFIER_BITS),
-                     metavar="K", help="bit precisions (default: 4 8 12 16 20)")
-    clf.add_argument("--max-iter", type=int, default=100, help="the head's max_iter")
-    clf.set_defaults(func=_bench_classifier)
+    clf.add_argument(
+        "--bits",
+        nargs="+",
+        default=list(_bench.CLASSIFIER_BITS),
+        metavar="K",
+        action=_Distinct,
+        type=_integer(
+            "the QUBO head's bit precision n_bits",
+            1,
+            _qubo.MAX_BITS,
+            fix="e.g. --bits 4 8 12 16 20",
+        ),
+        help="bit precisions (default: 4 8 12 16 20)",
+    )
+    clf.add_argument(
+        "--max-iter",
+        default=100,
+        metavar="N",
+        type=_integer("--max-iter", 1, fix="e.g. --max-iter 100 (the default)"),
+        help="the head's max_iter (default: 100)",
+    )
+    clf.set_defaults(func=_bench_classifier, command_parser=clf)
     qnt = studies.add_parser("quantizer", help="MLP float vs nearest vs QUBO rounding")
     _common(qnt, [0, 1, 2])
-    qnt.add_argument("--bits", type=int, nargs="+", default=list(_bench.QUANTIZER_BITS),
-                     metavar="W", help="bit widths (default: 8 6 4 3 2 1)")
-    qnt.add_argument("--n-calibration", type=int, default=1024)
-    qnt.set_defaults(func=_bench_quantizer)
+    qnt.add_argument(
+        "--bits",
+        nargs="+",
+        default=list(_bench.QUANTIZER_BITS),
+        metavar="W",
+        action=_Distinct,
+        type=_integer(
+            "the quantizer's bit width n_bits", 1, max_width, fix="e.g. --bits 8 6 4 3 2 1"
+        ),
+        help="bit widths (default: 8 6 4 3 2 1)",
+    )
+    qnt.add_argument(
+        "--n-calibration",
+        default=1024,
+        metavar="N",
+        type=_integer("--n-calibration", 1, fix="e.g. --n-calibration 1024 (the default)"),
+        help="calibration rows of the quantizer (default: 1024)",
+    )
+    qnt.set_defaults(func=_bench_quantizer, command_parser=qnt)
     info = sub.add_parser("info", help="versions, threads, QPU configuration, data sets")
     info.add_argument("--ping", action="store_true", help="contact the D-Wave API")
-    info.add_argument("--data-home", default=None)
-    info.set_defaults(func=_info)
+    info.add_argument(
+        "--data-home",
+        default=None,
+        metavar="DIR",
+        type=_data_folder,
+        help="data folder to report on (default: $QUBOCLF_DATA or ~/quboclf_data)",
+    )
+    info.set_defaults(func=_info, command_parser=info)
     return parser
 
 
+def _missing_data_hint(args):
+    if args.no_download:
+        return (
+            "\nOn the command line: leave out --no-download to download it, or pass "
+            "--data-home DIR naming the folder that holds the files."
+        )
+    return "\nOn the command line: --data-home DIR chooses the data folder."
+
+
 def main(argv=None):
-    """Entry point of the ``quboclf`` command; returns the exit status."""
-    args = _parser().parse_args(argv)
+    """Entry point of the ``quboclf`` command; returns the exit status.
+
+    0: done; 1: the data, the output folder or the QPU access is missing or broken; 2: a bad
+    argument (argparse prints the usage; every value is checked before any work starts).
+    """
+    try:
+        args, unknown = _parser().parse_known_args(argv)
+        if unknown:
+            # argparse would blame the top-level parser and show its usage; blame the command
+            # that was given, whose usage lists the options it does take.
+            command = args.command_parser
+            command.error(
+                f"unrecognized arguments: {' '.join(unknown)} (`{command.prog} --help` lists "
+                "the options)"
+            )
+    except SystemExit as exc:  # argparse has printed the usage and the error (or --help)
+        return exc.code
     try:
         return args.func(args)
-    except FileNotFoundError as exc:
-        # The fetchers' message says what was searched and how to fix it.
+    except _Failure as exc:
         _error(str(exc))
         return 1
-    except (ValueError, TypeError) as exc:  # bad --sampler, --bits out of range, ...
+    except DataIntegrityError as exc:
+        # The file is there but damaged; the message names it (and usually says what to do).
+        message = str(exc)
+        if "delete it" not in message and "replace it" not in message.lower():
+            message += " Delete or replace the damaged file, then run again."
+        _error(message)
+        return 1
+    except FileNotFoundError as exc:
+        # The fetchers' message says what was searched and how to fix it.
+        _error(str(exc) + _missing_data_hint(args))
+        return 1
+    except (ImportError, _samplers.QPUAccessError) as exc:  # no QPU extra, no Leap access
+        _error(str(exc))
+        return 1
+    except (ValueError, TypeError) as exc:  # what only the study can check, e.g. --subsample
         _error(f"{type(exc).__name__}: {exc}")
         return 2
+    except OSError as exc:  # e.g. the data folder cannot be created for a download
+        _error(f"{type(exc).__name__}: {exc}. Check the folder named above (--data-home, --out).")
+        return 1
 
 
 if __name__ == "__main__":

@@ -70,17 +70,30 @@ def _take(X, y, n, rng):
     """At most ``n`` rows of ``(X, y)``, stratified, drawn with ``rng`` (all when ``n`` is None)."""
     if n is None or n >= len(y):
         return X, y
-    from sklearn.model_selection import train_test_split
+    n_classes = len(np.unique(y))
+    if n < n_classes:
+        raise ValueError(
+            f"subsample={n} is too small: a stratified subsample needs at least one row of each "
+            f"of the {n_classes} classes; ask for at least {n_classes} rows (quboclf bench: "
+            f"--subsample {n_classes} or more), or for every row (leave it out)"
+        )
+    if len(y) - n < n_classes:
+        # Dropping fewer rows than there are classes: a stratified split cannot do it, and a
+        # random drop changes each class by at most those few rows.
+        idx = rng.choice(len(y), size=n, replace=False)
+    else:
+        from sklearn.model_selection import train_test_split
 
-    idx, _ = train_test_split(
-        np.arange(len(y)), train_size=n, stratify=y, random_state=rng.integers(2**31)
-    )
+        idx, _ = train_test_split(
+            np.arange(len(y)), train_size=n, stratify=y, random_state=rng.integers(2**31)
+        )
     idx = np.sort(idx)
     return X[idx], y[idx]
 
 
-def load_split(dataset, seed, *, subsample=None, data_home=None, download_if_missing=True,
-               scale=False):
+def load_split(
+    dataset, seed, *, subsample=None, data_home=None, download_if_missing=True, scale=False
+):
     """Training and test images of ``dataset`` for one seed.
 
     Parameters
@@ -190,9 +203,20 @@ def _timed_fit(model, X, y):
 # --------------------------------------------------------------------------------------------
 
 
-def classifier_study(dataset="digits", bits=CLASSIFIER_BITS, seeds=(0, 1, 2), *, sampler="sa",
-                     subsample=None, max_iter=100, n_jobs=None, data_home=None,
-                     download_if_missing=True, progress=False, log=None):
+def classifier_study(
+    dataset="digits",
+    bits=CLASSIFIER_BITS,
+    seeds=(0, 1, 2),
+    *,
+    sampler="sa",
+    subsample=None,
+    max_iter=100,
+    n_jobs=None,
+    data_home=None,
+    download_if_missing=True,
+    progress=False,
+    log=None,
+):
     """QUBO head at each bit precision against SGD and logistic regression, per seed.
 
     For every seed the data are split (``digits``: stratified 70/30; others: the official
@@ -253,7 +277,10 @@ def classifier_study(dataset="digits", bits=CLASSIFIER_BITS, seeds=(0, 1, 2), *,
         for seed in seeds:
             bar.describe(f"seed {seed}: data")
             X_tr, X_te, y_tr, y_te = load_split(
-                dataset, seed, subsample=subsample, data_home=data_home,
+                dataset,
+                seed,
+                subsample=subsample,
+                data_home=data_home,
                 download_if_missing=download_if_missing,
             )
             bar.describe(f"seed {seed}: features")
@@ -264,8 +291,12 @@ def classifier_study(dataset="digits", bits=CLASSIFIER_BITS, seeds=(0, 1, 2), *,
             bar.step()
             d = Z_tr.shape[1]
             common = {
-                "dataset": dataset, "seed": seed, "d": d,
-                "n_classes": len(np.unique(y_tr)), "n_train": len(y_tr), "n_test": len(y_te),
+                "dataset": dataset,
+                "seed": seed,
+                "d": d,
+                "n_classes": len(np.unique(y_tr)),
+                "n_train": len(y_tr),
+                "n_test": len(y_te),
                 "features_s": features_s,
             }
             models = [
@@ -273,25 +304,43 @@ def classifier_study(dataset="digits", bits=CLASSIFIER_BITS, seeds=(0, 1, 2), *,
                 ("logreg", 0, LogisticRegression()),
             ]
             models += [
-                ("qubo", k, QUBOCNNClassifier(features="passthrough", n_bits=k, sampler=sampler,
-                                              max_iter=max_iter, n_jobs=n_jobs, random_state=seed))
+                (
+                    "qubo",
+                    k,
+                    QUBOCNNClassifier(
+                        features="passthrough",
+                        n_bits=k,
+                        sampler=sampler,
+                        max_iter=max_iter,
+                        n_jobs=n_jobs,
+                        random_state=seed,
+                    ),
+                )
                 for k in bits
             ]
             for name, k, model in models:
                 bar.describe(f"seed {seed}: {name}" + (f" {k} bits" if k else ""))
                 fit_s = _timed_fit(model, Z_tr, y_tr)
-                records.append({
-                    **common, "model": name, "n_bits": k,
-                    "accuracy": float(model.score(Z_te, y_te)), "fit_s": fit_s,
-                    "n_iter": int(np.max(model.n_iter_)),
-                    "qubo_size": (d + 1) * k,
-                })
+                records.append(
+                    {
+                        **common,
+                        "model": name,
+                        "n_bits": k,
+                        "accuracy": float(model.score(Z_te, y_te)),
+                        "fit_s": fit_s,
+                        "n_iter": int(np.max(model.n_iter_)),
+                        "qubo_size": (d + 1) * k,
+                    }
+                )
                 bar.step()
                 if log is not None:
                     r = records[-1]
-                    log(f"{dataset} seed {seed} (d={d}) {name}" + (f" {k} bits" if k else "")
+                    log(
+                        f"{dataset} seed {seed} (d={d}) {name}"
+                        + (f" {k} bits" if k else "")
                         + f": accuracy {r['accuracy']:.4f}, fit {fit_s:.2f} s, "
-                        f"{r['n_iter']} iterations")
+                        f"{r['n_iter']} iterations"
+                    )
     finally:
         bar.close()
     return records
@@ -321,16 +370,25 @@ def summarize_classifier(records):
         acc = np.array([r["accuracy"] for r in group])
         fit = np.array([r["fit_s"] for r in group])
         ratios = [r["fit_s"] / sgd[r["seed"]] for r in group if r["seed"] in sgd]
-        rows.append({
-            "model": {"sgd": "SGDClassifier", "logreg": "LogisticRegression",
-                      "qubo": f"QUBO head {k} bits"}[model],
-            "n_bits": k,
-            "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std()),
-            "fit_s_mean": float(fit.mean()), "fit_s_std": float(fit.std()),
-            "ratio_to_sgd": float(np.mean(ratios)) if ratios else float("nan"),
-            "n_iter_mean": float(np.mean([r["n_iter"] for r in group])),
-            "d": group[0]["d"], "qubo_size": group[0]["qubo_size"], "n_seeds": len(group),
-        })
+        rows.append(
+            {
+                "model": {
+                    "sgd": "SGDClassifier",
+                    "logreg": "LogisticRegression",
+                    "qubo": f"QUBO head {k} bits",
+                }[model],
+                "n_bits": k,
+                "accuracy_mean": float(acc.mean()),
+                "accuracy_std": float(acc.std()),
+                "fit_s_mean": float(fit.mean()),
+                "fit_s_std": float(fit.std()),
+                "ratio_to_sgd": float(np.mean(ratios)) if ratios else float("nan"),
+                "n_iter_mean": float(np.mean([r["n_iter"] for r in group])),
+                "d": group[0]["d"],
+                "qubo_size": group[0]["qubo_size"],
+                "n_seeds": len(group),
+            }
+        )
     return rows
 
 
@@ -345,9 +403,20 @@ def _mlp_settings(dataset):
     return ((64,), 300) if dataset == "digits" else ((256,), 20)
 
 
-def quantizer_study(dataset="digits", bits=QUANTIZER_BITS, seeds=(0, 1, 2), *, sampler="sa",
-                    subsample=None, n_calibration=1024, n_jobs=None, data_home=None,
-                    download_if_missing=True, progress=False, log=None):
+def quantizer_study(
+    dataset="digits",
+    bits=QUANTIZER_BITS,
+    seeds=(0, 1, 2),
+    *,
+    sampler="sa",
+    subsample=None,
+    n_calibration=1024,
+    n_jobs=None,
+    data_home=None,
+    download_if_missing=True,
+    progress=False,
+    log=None,
+):
     """Float vs round-to-nearest vs QUBO rounding of an ``MLPClassifier``, per width and seed.
 
     Per seed: the data are split as in :func:`load_split` (flat rows scaled to [0, 1]), an
@@ -409,39 +478,66 @@ def quantizer_study(dataset="digits", bits=QUANTIZER_BITS, seeds=(0, 1, 2), *, s
         for seed in seeds:
             bar.describe(f"seed {seed}: data")
             X_tr, X_te, y_tr, y_te = load_split(
-                dataset, seed, subsample=subsample, data_home=data_home,
-                download_if_missing=download_if_missing, scale=True,
+                dataset,
+                seed,
+                subsample=subsample,
+                data_home=data_home,
+                download_if_missing=download_if_missing,
+                scale=True,
             )
-            common = {"dataset": dataset, "seed": seed, "n_train": len(y_tr),
-                      "n_test": len(y_te)}
+            common = {"dataset": dataset, "seed": seed, "n_train": len(y_tr), "n_test": len(y_te)}
             bar.describe(f"seed {seed}: MLP")
             mlp = MLPClassifier(hidden, max_iter=max_iter, batch_size=256, random_state=seed)
             fit_s = _timed_fit(mlp, X_tr, y_tr)
-            records.append({**common, "rounding": "float", "n_bits": 0,
-                            "accuracy": float(mlp.score(X_te, y_te)), "error": 0.0,
-                            "fit_s": fit_s})
+            records.append(
+                {
+                    **common,
+                    "rounding": "float",
+                    "n_bits": 0,
+                    "accuracy": float(mlp.score(X_te, y_te)),
+                    "error": 0.0,
+                    "fit_s": fit_s,
+                }
+            )
             bar.step()
             if log is not None:
-                log(f"{dataset} seed {seed} float MLP: accuracy {records[-1]['accuracy']:.4f}, "
-                    f"trained in {fit_s:.1f} s")
+                log(
+                    f"{dataset} seed {seed} float MLP: accuracy {records[-1]['accuracy']:.4f}, "
+                    f"trained in {fit_s:.1f} s"
+                )
             for width in bits:
                 for rounding in ("nearest", "qubo"):
                     bar.describe(f"seed {seed}: int{width} {rounding}")
-                    q = QUBOQuantizer(mlp, n_bits=width, rounding=rounding, sampler=sampler,
-                                      n_calibration=n_calibration, n_jobs=n_jobs,
-                                      random_state=seed)
+                    q = QUBOQuantizer(
+                        mlp,
+                        n_bits=width,
+                        rounding=rounding,
+                        sampler=sampler,
+                        n_calibration=n_calibration,
+                        n_jobs=n_jobs,
+                        random_state=seed,
+                    )
                     fit_s = _timed_fit(q, X_tr, y_tr)
                     error = sum(
                         layer.error_qubo if rounding == "qubo" else layer.error_nearest
                         for layer in q.layers_
                     )
-                    records.append({**common, "rounding": rounding, "n_bits": width,
-                                    "accuracy": float(q.score(X_te, y_te)),
-                                    "error": float(error), "fit_s": fit_s})
+                    records.append(
+                        {
+                            **common,
+                            "rounding": rounding,
+                            "n_bits": width,
+                            "accuracy": float(q.score(X_te, y_te)),
+                            "error": float(error),
+                            "fit_s": fit_s,
+                        }
+                    )
                     bar.step()
                     if log is not None:
-                        log(f"{dataset} seed {seed} int{width} {rounding}: accuracy "
-                            f"{records[-1]['accuracy']:.4f}, error {error:.5g}, {fit_s:.2f} s")
+                        log(
+                            f"{dataset} seed {seed} int{width} {rounding}: accuracy "
+                            f"{records[-1]['accuracy']:.4f}, error {error:.5g}, {fit_s:.2f} s"
+                        )
     finally:
         bar.close()
     return records
@@ -467,18 +563,24 @@ def summarize_quantizer(records):
         e_n = float(np.mean([r["error"] for r in near]))
         e_q = float(np.mean([r["error"] for r in qubo]))
         lost = fl.mean() - a_n.mean()
-        rows.append({
-            "n_bits": w,
-            "float_mean": float(fl.mean()), "float_std": float(fl.std()),
-            "nearest_mean": float(a_n.mean()), "nearest_std": float(a_n.std()),
-            "qubo_mean": float(a_q.mean()), "qubo_std": float(a_q.std()),
-            "recovered": float((a_q.mean() - a_n.mean()) / lost) if lost > 0 else float("nan"),
-            "error_nearest": e_n, "error_qubo": e_q,
-            "error_ratio": e_q / e_n if e_n > 0 else float("nan"),
-            "nearest_s": float(np.mean([r["fit_s"] for r in near])),
-            "qubo_s": float(np.mean([r["fit_s"] for r in qubo])),
-            "n_seeds": len(near),
-        })
+        rows.append(
+            {
+                "n_bits": w,
+                "float_mean": float(fl.mean()),
+                "float_std": float(fl.std()),
+                "nearest_mean": float(a_n.mean()),
+                "nearest_std": float(a_n.std()),
+                "qubo_mean": float(a_q.mean()),
+                "qubo_std": float(a_q.std()),
+                "recovered": float((a_q.mean() - a_n.mean()) / lost) if lost > 0 else float("nan"),
+                "error_nearest": e_n,
+                "error_qubo": e_q,
+                "error_ratio": e_q / e_n if e_n > 0 else float("nan"),
+                "nearest_s": float(np.mean([r["fit_s"] for r in near])),
+                "qubo_s": float(np.mean([r["fit_s"] for r in qubo])),
+                "n_seeds": len(near),
+            }
+        )
     return rows
 
 
@@ -493,31 +595,63 @@ def _pm(mean, std, scale=100.0, digits=2):
 
 def classifier_table(summary):
     """Header and string cells of the classifier summary (accuracy in %)."""
-    header = ["model", "accuracy (%)", "fit (s)", "fit / SGD", "iterations", "d",
-              "QUBO size (d+1)K"]
-    cells = [[
-        r["model"], _pm(r["accuracy_mean"], r["accuracy_std"]),
-        f"{r['fit_s_mean']:.2f}", f"{r['ratio_to_sgd']:.2f}",
-        f"{r['n_iter_mean']:.1f}" if r["n_bits"] else "-", str(r["d"]),
-        str(r["qubo_size"]) if r["n_bits"] else "-",
-    ] for r in summary]
+    header = [
+        "model",
+        "accuracy (%)",
+        "fit (s)",
+        "fit / SGD",
+        "iterations",
+        "d",
+        "QUBO size (d+1)K",
+    ]
+    cells = [
+        [
+            r["model"],
+            _pm(r["accuracy_mean"], r["accuracy_std"]),
+            f"{r['fit_s_mean']:.2f}",
+            f"{r['ratio_to_sgd']:.2f}",
+            f"{r['n_iter_mean']:.1f}" if r["n_bits"] else "-",
+            str(r["d"]),
+            str(r["qubo_size"]) if r["n_bits"] else "-",
+        ]
+        for r in summary
+    ]
     return header, cells
 
 
 def quantizer_table(summary):
     """Header and string cells of the quantizer summary (accuracy in %)."""
-    header = ["width", "float (%)", "nearest (%)", "QUBO (%)", "recovered", "error nearest",
-              "error QUBO", "QUBO/nearest error", "nearest (s)", "QUBO (s)"]
+    header = [
+        "width",
+        "float (%)",
+        "nearest (%)",
+        "QUBO (%)",
+        "recovered",
+        "error nearest",
+        "error QUBO",
+        "QUBO/nearest error",
+        "nearest (s)",
+        "QUBO (s)",
+    ]
 
     def rec(v):
         return "-" if np.isnan(v) else f"{100 * v:.0f}%"
 
-    cells = [[
-        f"int{r['n_bits']}", _pm(r["float_mean"], r["float_std"]),
-        _pm(r["nearest_mean"], r["nearest_std"]), _pm(r["qubo_mean"], r["qubo_std"]),
-        rec(r["recovered"]), f"{r['error_nearest']:.4g}", f"{r['error_qubo']:.4g}",
-        f"{r['error_ratio']:.3f}", f"{r['nearest_s']:.2f}", f"{r['qubo_s']:.2f}",
-    ] for r in summary]
+    cells = [
+        [
+            f"int{r['n_bits']}",
+            _pm(r["float_mean"], r["float_std"]),
+            _pm(r["nearest_mean"], r["nearest_std"]),
+            _pm(r["qubo_mean"], r["qubo_std"]),
+            rec(r["recovered"]),
+            f"{r['error_nearest']:.4g}",
+            f"{r['error_qubo']:.4g}",
+            f"{r['error_ratio']:.3f}",
+            f"{r['nearest_s']:.2f}",
+            f"{r['qubo_s']:.2f}",
+        ]
+        for r in summary
+    ]
     return header, cells
 
 
@@ -589,9 +723,14 @@ def plot_classifier(summary, path=None, *, title=None, ax=None):
     ax = ax if ax is not None else fig.axes[0]
     qubo = [r for r in summary if r["n_bits"]]
     k = [r["n_bits"] for r in qubo]
-    ax.errorbar(k, [100 * r["accuracy_mean"] for r in qubo],
-                yerr=[100 * r["accuracy_std"] for r in qubo], marker="o", capsize=3,
-                label="QUBO head")
+    ax.errorbar(
+        k,
+        [100 * r["accuracy_mean"] for r in qubo],
+        yerr=[100 * r["accuracy_std"] for r in qubo],
+        marker="o",
+        capsize=3,
+        label="QUBO head",
+    )
     for r, color in zip([r for r in summary if not r["n_bits"]], ["C1", "C2"]):
         m, s = 100 * r["accuracy_mean"], 100 * r["accuracy_std"]
         ax.axhline(m, color=color, ls="--", label=r["model"])
@@ -619,9 +758,14 @@ def plot_quantizer(summary, path=None, *, title=None, axes=None):
     fig = axes[0].figure
     w = [r["n_bits"] for r in summary]
     for key, label, marker in (("nearest", "round to nearest", "s"), ("qubo", "QUBO", "o")):
-        axes[0].errorbar(w, [100 * r[f"{key}_mean"] for r in summary],
-                         yerr=[100 * r[f"{key}_std"] for r in summary], marker=marker,
-                         capsize=3, label=label)
+        axes[0].errorbar(
+            w,
+            [100 * r[f"{key}_mean"] for r in summary],
+            yerr=[100 * r[f"{key}_std"] for r in summary],
+            marker=marker,
+            capsize=3,
+            label=label,
+        )
         axes[1].plot(w, [r[f"error_{key}"] for r in summary], marker=marker, label=label)
     axes[0].axhline(100 * summary[0]["float_mean"], color="k", ls="--", label="float")
     axes[0].set_ylabel("test accuracy (%)")

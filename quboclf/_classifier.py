@@ -13,6 +13,7 @@ handed to the sampler. A class takes its new weights only if they lower ``q_c``,
 increases. Private solver functions come first, the estimator last.
 """
 
+import os
 import time
 import warnings
 from numbers import Integral, Real
@@ -31,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _qubo
 from ._samplers import check_sampler, make_solver, seeds_from
+from ._store import DiskRows, rows
 from ._validation import unchanged_on_failure, validate_numeric
 
 __all__ = ["QUBOCNNClassifier"]
@@ -53,13 +55,13 @@ _GOLDEN = 0.5 * (1.0 + 5.0**0.5)
 
 
 # --------------------------------------------------------------------------------------------
-# Data passes (chunked; memory is O(batch_size * (d + C)) + O(d * C))
+# Data passes (chunked; memory is O(batch_size * (d + C)) + O(d * C), whatever n_samples)
 # --------------------------------------------------------------------------------------------
 
 
 def _batches(n, batch_size):
     step = n if batch_size is None else int(batch_size)
-    for start in range(0, n, step):
+    for start in range(0, n, max(step, 1)):
         yield slice(start, min(n, start + step))
 
 
@@ -68,7 +70,7 @@ def _gram(Z, batch_size):
     n, d = Z.shape
     M = np.zeros((d + 1, d + 1))
     for sl in _batches(n, batch_size):
-        Zb = np.asarray(Z[sl], dtype=np.float64)
+        Zb = np.asarray(rows(Z, sl), dtype=np.float64)
         M[:d, :d] += Zb.T @ Zb
         M[:d, d] += Zb.sum(axis=0)
     M[d, :d] = M[:d, d]
@@ -77,61 +79,59 @@ def _gram(Z, batch_size):
     return M
 
 
-def _forward(Z, W, batch_size):
-    """Scores ``A W`` (n, k), chunk by chunk.
+def _scores(Zb, W):
+    """Scores ``[Zb, 1] W`` of one chunk, in float64.
 
-    The product runs in ``Z``'s own dtype: float32 features are read as they are (the passes
-    are memory-bound, so this halves their cost) and the scores are stored in float64.
+    The product runs in the chunk's own dtype: float32 features are read as they are (the
+    passes are memory-bound, so this halves their cost).
     """
-    n = Z.shape[0]
-    S = np.empty((n, W.shape[1]))
-    Wz = W[:-1].astype(Z.dtype, copy=False)
-    for sl in _batches(n, batch_size):
-        S[sl] = Z[sl] @ Wz
-    S += W[-1]
-    return S
+    return (Zb @ W[:-1].astype(Zb.dtype, copy=False)).astype(np.float64, copy=False) + W[-1]
 
 
-def _backward(Z, R, batch_size):
-    """``Aᵀ R / n`` (d + 1, k), chunk by chunk (products in ``Z``'s dtype, sums in float64)."""
-    n, d = Z.shape
-    G = np.zeros((d + 1, R.shape[1]))
-    for sl in _batches(n, batch_size):
-        G[:-1] += Z[sl].T @ R[sl].astype(Z.dtype, copy=False)
-    G[-1] = R.sum(axis=0)
-    return G / n
-
-
-def _loss_from_scores(S, y, W, reg, residual=True):
-    """Mean cross-entropy + ``½ Σ reg_j W_j²`` from scores, and the residual ``P − Y``.
+def _chunk_loss(S, y, residual=True):
+    """Summed cross-entropy of one chunk's scores, and the residual ``P − Y``.
 
     ``k == 1`` is one logistic output (``y`` in {0, 1}); ``k >= 2`` is softmax over ``k``
     classes (``y`` the class indices).
     """
-    penalty = 0.5 * float(np.sum(reg[:, None] * W**2))
     if S.shape[1] == 1:
         s = S[:, 0]
         # log(1 + e^s) − t s is −log σ(s) for t = 1 and −log σ(−s) for t = 0
-        loss = -np.mean(log_expit(np.where(y == 1, s, -s))) + penalty
+        loss = -float(np.sum(log_expit(np.where(y == 1, s, -s))))
         return loss, ((expit(s) - y)[:, None] if residual else None)
     # log-sum-exp by hand: one exp serves both the loss and the probabilities
-    rows = np.arange(S.shape[0])
+    idx = np.arange(S.shape[0])
     top = S.max(axis=1, keepdims=True)
     E = np.exp(S - top)
     total = E.sum(axis=1)
-    lse = top[:, 0] + np.log(total)
-    loss = float(np.mean(lse - S[rows, y])) + penalty
+    loss = float(np.sum(top[:, 0] + np.log(total) - S[idx, y]))
     if not residual:
         return loss, None
     E /= total[:, None]
-    E[rows, y] -= 1.0
+    E[idx, y] -= 1.0
     return loss, E
 
 
-def _loss_grad(Z, y, W, reg, batch_size):
-    """Loss and gradient at ``W`` (two passes); the reference for the cached loop below."""
-    loss, R = _loss_from_scores(_forward(Z, W, batch_size), y, W, reg)
-    return loss, _backward(Z, R, batch_size) + reg[:, None] * W
+def _loss_grad(Z, y, W, reg, batch_size, grad=True):
+    """Regularised mean cross-entropy at ``W`` and its gradient, in one pass over ``Z``.
+
+    Each chunk is read once: scores, loss and residual, then its share of ``Aᵀ R / n``. With
+    ``grad=False`` only the loss (the gradient is None).
+    """
+    n, d = Z.shape
+    total = 0.0
+    G = np.zeros((d + 1, W.shape[1])) if grad else None
+    for sl in _batches(n, batch_size):
+        Zb = rows(Z, sl)
+        loss_b, R = _chunk_loss(_scores(Zb, W), y[sl], residual=grad)
+        total += loss_b
+        if grad:
+            G[:-1] += Zb.T @ R.astype(Zb.dtype, copy=False)
+            G[-1] += R.sum(axis=0)
+    loss = total / n + 0.5 * float(np.sum(reg[:, None] * W**2))
+    if grad:
+        G = G / n + reg[:, None] * W
+    return loss, G
 
 
 # --------------------------------------------------------------------------------------------
@@ -157,23 +157,19 @@ def _mm(Z, y, k, H, reg, step, *, max_iter, tol, accelerate, batch_size, W0=None
     Nesterov point ``V = W_t + β (W_t − W_t−1)`` and the scaled curvature ``H / s``): taken only
     if the true loss drops; otherwise momentum restarts, ``s`` halves and the safe step runs.
 
-    Scores are linear in the weights, so the scores at ``V`` are extrapolated from cached ones:
-    an iteration costs one forward pass (the candidate) and one backward pass (the gradient).
+    Nothing of size ``n_samples`` is kept between passes (no cached scores), so memory does not
+    grow with the data: an accepted extrapolated iteration reads the data twice (gradient at
+    ``V``, loss of the candidate), a safe one twice (gradient at ``W_t`` unless known, loss).
 
     ``W0`` (default zeros) is the starting point; ``loss_curve[0]`` is its loss.
 
     Returns ``W, loss_curve, n_iter, converged, records`` (records: per-iteration lists).
     """
     d1 = H.shape[0]
-    if W0 is None:
-        W = np.zeros((d1, k))
-        S = np.zeros((Z.shape[0], k))
-    else:
-        W = np.array(W0, dtype=np.float64)
-        S = _forward(Z, W, batch_size)
-    W_prev, S_prev = W, S
-    loss, _ = _loss_from_scores(S, y, W, reg, residual=False)
-    G = None  # gradient at W, computed when needed
+    W = np.zeros((d1, k)) if W0 is None else np.array(W0, dtype=np.float64)
+    W_prev = W
+    # the first iteration is a safe step, which needs the gradient: one pass gives both
+    loss, G = _loss_grad(Z, y, W, reg, batch_size)
     curve = [loss]
     t_nest, scale = 1.0, 1.0
     records = {"accelerated": [], "scale": [], "moved": [], "pass_time_s": []}
@@ -191,20 +187,17 @@ def _mm(Z, y, k, H, reg, step, *, max_iter, tol, accelerate, batch_size, W0=None
             beta = (t_nest - 1.0) / t_next
             if beta > 0.0 or scale > 1.0:
                 V = W + beta * (W - W_prev)
-                SV = S + beta * (S - S_prev)
-                _, RV = _loss_from_scores(SV, y, V, reg)
-                GV = _backward(Z, RV, batch_size) + reg[:, None] * V
+                _, GV = _loss_grad(Z, y, V, reg, batch_size)
                 pass_time += time.perf_counter() - tic
                 cand = step(it, 0, V, GV, scale, W)
                 tic = time.perf_counter()
-                S_cand = _forward(Z, cand, batch_size)
-                cand_loss, _ = _loss_from_scores(S_cand, y, cand, reg, residual=False)
+                cand_loss, _ = _loss_grad(Z, y, cand, reg, batch_size, grad=False)
                 pass_time += time.perf_counter() - tic
                 if cand_loss < loss:
                     taken = True
                     step_scale = scale
                     moved = np.any(cand != W, axis=0)
-                    W_prev, S_prev, W, S, loss, G = W, S, cand, S_cand, cand_loss, None
+                    W_prev, W, loss, G = W, cand, cand_loss, None
                     t_nest = t_next
                     scale = min(scale * _SCALE_GROW, _MAX_SCALE)
                 else:
@@ -212,8 +205,7 @@ def _mm(Z, y, k, H, reg, step, *, max_iter, tol, accelerate, batch_size, W0=None
         if not taken:
             tic = time.perf_counter()
             if G is None:
-                _, R = _loss_from_scores(S, y, W, reg)
-                G = _backward(Z, R, batch_size) + reg[:, None] * W
+                _, G = _loss_grad(Z, y, W, reg, batch_size)
             pass_time += time.perf_counter() - tic
             cand = step(it, 1, W, G, 1.0, W)
             change = _surrogate_change(G, H, cand - W)
@@ -222,8 +214,7 @@ def _mm(Z, y, k, H, reg, step, *, max_iter, tol, accelerate, batch_size, W0=None
             if np.any(moved):
                 tic = time.perf_counter()
                 new = np.where(moved[None, :], cand, W)
-                S_new = _forward(Z, new, batch_size)
-                new_loss, _ = _loss_from_scores(S_new, y, new, reg, residual=False)
+                new_loss, _ = _loss_grad(Z, y, new, reg, batch_size, grad=False)
                 pass_time += time.perf_counter() - tic
             if not np.any(moved) or not new_loss <= loss:
                 # no class lowers its surrogate (or only by rounding noise): a fixed point
@@ -231,7 +222,7 @@ def _mm(Z, y, k, H, reg, step, *, max_iter, tol, accelerate, batch_size, W0=None
                 new_loss = loss
             else:
                 # momentum restarts: the safe step is the first step of a new sequence
-                W_prev, S_prev, W, S, G = W, S, new, S_new, None
+                W_prev, W, G = W, new, None
             t_nest = _GOLDEN
             prev = loss
             loss = new_loss
@@ -272,7 +263,7 @@ def _auto_weight_range(Z, y, k, reg, curvature, *, max_iter, tol, batch_size, rn
     n = Z.shape[0]
     if n > AUTO_MAX_SAMPLES:
         idx = np.sort(rng.choice(n, AUTO_MAX_SAMPLES, replace=False))
-        Z, y = np.asarray(Z[idx]), y[idx]
+        Z, y = rows(Z, idx), y[idx]
     M = _gram(Z, batch_size)
     H = curvature * M + np.diag(reg)
     chol = cho_factor(H + 1e-12 * np.trace(H) / H.shape[0] * np.eye(H.shape[0]))
@@ -380,6 +371,58 @@ def _grid_step(H, R, n_bits, solver_for, seeds, chol, parallel, records, progres
 
 
 # --------------------------------------------------------------------------------------------
+# Training features, computed a chunk at a time
+# --------------------------------------------------------------------------------------------
+
+#: ``feature_cache="auto"`` keeps the features of a memory-mapped ``X`` on disk above this size.
+AUTO_DISK_BYTES = 2**30
+
+
+def _feature_store(features, X, y, batch_size, *, on_disk, folder):
+    """Fit ``features`` and return the training features, computed a chunk at a time.
+
+    Returns ``X`` itself for ``features=None`` (passthrough: the passes read ``X``'s chunks);
+    otherwise an ``(n, d)`` array, or a :class:`~quboclf._store.DiskRows` (``on_disk``) that the
+    caller closes. :class:`~quboclf.RandomConvFeatures` is fitted in the same pass that computes
+    the features (``_partial_fit_raw``), then standardised in place; any other transformer is
+    fitted on all of ``X`` and transforms it chunk by chunk.
+    """
+    if features is None:
+        return X
+    n = X.shape[0]
+    streamed = hasattr(features, "_partial_fit_raw")
+    if streamed:
+        features._validate_params()  # what its own fit would check first
+    else:
+        features.fit(X, y)
+    store = None
+    try:
+        for sl in _batches(n, batch_size):
+            Zb = features._partial_fit_raw(X[sl]) if streamed else features.transform(X[sl])
+            Zb = np.asarray(Zb)
+            if Zb.ndim != 2 or Zb.shape[0] != sl.stop - sl.start:
+                raise ValueError(
+                    f"the feature extractor {type(features).__name__} returned an array of "
+                    f"shape {Zb.shape} for {sl.stop - sl.start} rows; it must return one row "
+                    "of features per sample."
+                )
+            dtype = np.float32 if Zb.dtype == np.float32 else np.float64
+            if store is None:
+                shape = (n, Zb.shape[1])
+                store = DiskRows(shape, dtype, folder) if on_disk else np.empty(shape, dtype)
+            store[sl] = Zb
+        if streamed and features.standardize:
+            # the statistics are complete only now: standardise what was written
+            for sl in _batches(n, batch_size):
+                store[sl] = features._standardize(store[sl])
+    except BaseException:
+        if isinstance(store, DiskRows):
+            store.close()
+        raise
+    return store
+
+
+# --------------------------------------------------------------------------------------------
 # The estimator
 # --------------------------------------------------------------------------------------------
 
@@ -442,9 +485,22 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         defaults are ``num_reads=1, num_sweeps=10`` and a cold ``beta_range`` derived from the
         grid and the curvature of each problem (one grid step uphill accepted with probability
         ½ at the hot end); given keys override them.
-    batch_size : int, default=8192
-        Rows per chunk of every pass over the features (Gram matrix, gradients, losses):
-        memory stays ``O(batch_size * (n_features + n_classes) + n_features²)``.
+    batch_size : int or None, default=8192
+        Rows per chunk of every pass over the data: the features, the Gram matrix, gradients,
+        losses, and the scores of :meth:`predict`. Memory beyond the stored features stays
+        ``O(batch_size * (n_features + n_classes) + n_features²)`` whatever ``n_samples``;
+        ``None`` is one chunk. Results do not depend on it beyond floating-point rounding.
+    feature_cache : {"auto", "memory", "disk"}, default="auto"
+        Where ``fit`` keeps the training features, which every pass reads. ``"memory"``: an
+        array of ``n_samples × n_features_out``. ``"disk"``: an anonymous temporary file in
+        ``temp_folder``, read a chunk at a time and deleted when ``fit`` returns (or fails), so
+        peak memory is bounded by ``batch_size`` and does not grow with ``n_samples``: fit a
+        :class:`numpy.memmap` larger than memory this way. ``"auto"``: ``"disk"`` when ``X`` is
+        a :class:`numpy.memmap` of more than 1 GiB, else ``"memory"``. Ignored for
+        ``"passthrough"``, whose passes read ``X``'s own chunks.
+    temp_folder : str, path-like or None, default=None
+        Folder of the ``"disk"`` feature cache; ``None`` is the system's temporary folder
+        (:func:`tempfile.gettempdir`, set by ``TMPDIR``). ``fit`` checks the room first.
     n_jobs : int, default=None
         Classes solved in parallel (joblib threads; the numba kernels release the GIL).
         An ambient ``joblib.parallel_backend`` (e.g. ``"dask"``) takes over the solves;
@@ -514,6 +570,8 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         "sampler": [str, HasMethods(["sample"])],
         "sampler_params": [dict, None],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "feature_cache": [StrOptions({"auto", "memory", "disk"})],
+        "temp_folder": [str, os.PathLike, None],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -533,6 +591,8 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         sampler="sa",
         sampler_params=None,
         batch_size=8192,
+        feature_cache="auto",
+        temp_folder=None,
         n_jobs=None,
         random_state=None,
         verbose=0,
@@ -548,6 +608,8 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.sampler = sampler
         self.sampler_params = sampler_params
         self.batch_size = batch_size
+        self.feature_cache = feature_cache
+        self.temp_folder = temp_folder
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -564,14 +626,16 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def _features_of(self, X):
         if self.features_ is None:
-            return X
-        Z = self.features_.transform(X)
-        return np.asarray(Z)
+            return rows(X, slice(None))
+        Z = np.asarray(self.features_.transform(X))
+        return Z if Z.dtype in (np.float32, np.float64) else Z.astype(np.float64)
 
     def _validate_X(self, X, y="no_validation", *, reset):
         """Validate ``X`` (2-D for passthrough; rows or image stacks for feature extractors)."""
         if self.features == "passthrough":
-            kwargs = {"dtype": [np.float64, np.float32]}
+            # any numeric dtype: the passes convert a chunk at a time, so a uint8 memmap
+            # larger than memory is never converted as a whole
+            kwargs = {"dtype": "numeric"}
         else:
             # images may come as (n, H, W[, C]); the extractor checks their shape
             kwargs = {"ensure_2d": False, "allow_nd": True, "dtype": None}
@@ -645,6 +709,7 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         params = self._solver_params()
         check_sampler(self.sampler, params)
         rng = check_random_state(self.random_state)
+        on_disk = self._features_on_disk(X)
         X, y = self._validate_X(X, y, reset=True)
         check_classification_targets(y)
         encoder = LabelEncoder()
@@ -657,19 +722,35 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             )
         features = self._make_features(rng)
         tic = time.perf_counter()
-        if features is None:
-            Z = X
-        else:
-            Z = features.fit_transform(X, y)
-            Z = np.asarray(Z, dtype=Z.dtype if Z.dtype == np.float32 else np.float64)
+        Z = _feature_store(
+            features,
+            X,
+            y,
+            self.batch_size,
+            on_disk=on_disk and features is not None,
+            folder=self.temp_folder,
+        )
         timing["features"] = time.perf_counter() - tic
+        try:
+            return self._fit_head(Z, y_idx, classes, features, rng, params, timing, t_start)
+        finally:
+            if isinstance(Z, DiskRows):
+                Z.close()
+
+    def _features_on_disk(self, X):
+        """``feature_cache`` resolved for this ``X`` (before validation, which drops memmaps)."""
+        if self.feature_cache == "auto":
+            return isinstance(X, np.memmap) and X.nbytes > AUTO_DISK_BYTES
+        return self.feature_cache == "disk"
+
+    def _fit_head(self, Z, y_idx, classes, features, rng, params, timing, t_start):
         n, d = Z.shape
         n_classes = classes.shape[0]
         k = 1 if n_classes == 2 else n_classes
         curvature = 0.25 if k == 1 else 0.5
         reg = np.full(d + 1, float(self.alpha))
         reg[-1] = 0.0
-        y_fit = y_idx.astype(np.int64)
+        y_fit = y_idx.astype(np.int64, copy=False)
         batch = self.batch_size
 
         tic = time.perf_counter()
@@ -749,7 +830,7 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                 f"QUBOCNNClassifier did not converge in max_iter={self.max_iter} iterations "
                 f"(last relative loss decrease above tol={self.tol}); increase max_iter.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         levels = _qubo.encode(W, R[:, None], self.n_bits)
         at_edge = int(np.sum((levels == 0) | (levels == 2**self.n_bits - 1)))
@@ -808,9 +889,15 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For binary problems the logit of ``classes_[1]``.
         """
-        Z = self.transform(X)
-        S = np.asarray(Z, dtype=np.float64) @ self.coef_.T + self.intercept_
-        return S[:, 0] if S.shape[1] == 1 else S
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        n, k = X.shape[0], self.coef_.shape[0]
+        S = np.empty((n, k))
+        # a chunk at a time, so that a memmap larger than memory can be scored
+        for sl in _batches(n, self.batch_size):
+            Zb = np.asarray(self._features_of(X[sl]), dtype=np.float64)
+            S[sl] = Zb @ self.coef_.T + self.intercept_
+        return S[:, 0] if k == 1 else S
 
     def predict(self, X):
         """Predicted class labels.

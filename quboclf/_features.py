@@ -152,9 +152,13 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         Rows and columns of each convolution map before pooling.
     mean_ : ndarray of shape (n_features_out,) or None
         Per-feature mean of the pooled features on the training data (``standardize=True``).
+    var_ : ndarray of shape (n_features_out,) or None
+        Per-feature variance on the training data (``standardize=True``).
     scale_ : ndarray of shape (n_features_out,) or None
         Per-feature standard deviation on the training data, with 1 where it is 0
         (``standardize=True``).
+    n_samples_seen_ : int
+        Images the statistics were learned from (grows with every :meth:`partial_fit`).
     n_features_in_ : int
         Number of pixel values per image, ``H * W * C``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -303,11 +307,24 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         )
         return out.reshape(images.shape[0], -1)
 
-    def _fit(self, X):
-        with unchanged_on_failure(self):
-            return self._fit_unguarded(X)
+    _FITTED = (
+        "filters_",
+        "image_shape_",
+        "feature_map_shape_",
+        "mean_",
+        "var_",
+        "scale_",
+        "n_samples_seen_",
+        "n_features_in_",
+        "feature_names_in_",
+    )
 
-    def _fit_unguarded(self, X):
+    def _reset(self):
+        for name in self._FITTED:
+            self.__dict__.pop(name, None)
+
+    def _setup(self, X):
+        """Check the parameters and ``X``, draw the filters; return the (n, H, W, C) images."""
         kh, kw = _pair(self.kernel_size, "kernel_size")
         self._pool_grid = _pair(self.pool_grid, "pool_grid")
         if self.image_shape is not None:
@@ -332,17 +349,48 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         norms = np.sqrt(np.sum(filters**2, axis=(1, 2, 3), keepdims=True))
         self.filters_ = filters / np.where(norms > 0, norms, 1.0)
         self._n_features_out = self.n_filters * self._pool_grid[0] * self._pool_grid[1]
+        self.n_samples_seen_ = 0
+        self.mean_ = self.var_ = self.scale_ = None
+        return images
 
-        Z = self._conv_features(images)
-        if self.standardize:
-            self.mean_ = Z.mean(axis=0, dtype=np.float64)
-            std = Z.std(axis=0, dtype=np.float64)
-            # Constant features (up to rounding) are only centred, not divided by ~0.
-            constant = std <= 10 * np.finfo(Z.dtype).eps * np.abs(self.mean_)
-            self.scale_ = np.where(constant, 1.0, std)
+    def _partial_fit_raw(self, X):
+        """Fit on one more chunk of images; return its raw (unstandardised) features.
+
+        The first call (no ``filters_`` yet) draws the filters; every call updates the
+        standardisation statistics by merging the chunk's mean and centred sum of squares into
+        the running ones (Chan et al.), so chunked and one-shot fits agree to rounding. The
+        classifier streams data larger than memory through this: one convolution per image.
+        """
+        if not hasattr(self, "filters_"):
+            images = self._setup(X)
         else:
-            self.mean_ = self.scale_ = None
+            images = self._validate_images(X, reset=False)
+        Z = self._conv_features(images)
+        n_new = Z.shape[0]
+        if self.standardize and n_new:
+            mean_b = Z.mean(axis=0, dtype=np.float64)
+            m2_b = np.sum(np.square(Z - mean_b), axis=0, dtype=np.float64)
+            n_old = self.n_samples_seen_
+            if n_old == 0:
+                mean, m2 = mean_b, m2_b
+            else:
+                n_all = n_old + n_new
+                delta = mean_b - self.mean_
+                mean = self.mean_ + delta * (n_new / n_all)
+                m2 = self.var_ * n_old + m2_b + delta**2 * (n_old * n_new / n_all)
+            self.mean_ = mean
+            self.var_ = m2 / (n_old + n_new)
+            std = np.sqrt(self.var_)
+            # Constant features (up to rounding) are only centred, not divided by ~0.
+            constant = std <= 10 * np.finfo(Z.dtype).eps * np.abs(mean)
+            self.scale_ = np.where(constant, 1.0, std)
+        self.n_samples_seen_ += n_new
         return Z
+
+    def _fit(self, X):
+        with unchanged_on_failure(self):
+            self._reset()
+            return self._partial_fit_raw(X)
 
     def _standardize(self, Z):
         if self.standardize:
@@ -367,6 +415,43 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
             The fitted transformer.
         """
         self._fit(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Fit on one more chunk of images, for data that do not fit in memory.
+
+        The first call draws the filters (as :meth:`fit` would, from ``random_state``); every
+        call updates ``mean_``, ``var_`` and ``scale_`` with the chunk, so after the last chunk
+        they equal (to rounding) those :meth:`fit` learns from all the images at once.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H * W * C), (n_samples, H, W) or (n_samples, H, W, C)
+            A chunk of training images, of the shape of the first chunk.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : RandomConvFeatures
+            The transformer, fitted on every chunk so far.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_digits
+        >>> from quboclf import RandomConvFeatures
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> streamed = RandomConvFeatures(random_state=0)
+        >>> for chunk in np.array_split(X, 4):
+        ...     streamed = streamed.partial_fit(chunk)
+        >>> at_once = RandomConvFeatures(random_state=0).fit(X)
+        >>> streamed.n_samples_seen_, np.allclose(streamed.transform(X), at_once.transform(X))
+        (1797, True)
+        """
+        with unchanged_on_failure(self):
+            self._partial_fit_raw(X)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)

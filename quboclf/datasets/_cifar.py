@@ -175,7 +175,10 @@ def _read_tar_member(tar, tar_path, member):
             "CIFAR-10 tarball. Delete it and fetch it again."
         ) from None
     if not info.isfile():
-        raise DataIntegrityError(f"{tar_path!r}: member {member!r} is not a regular file.")
+        raise DataIntegrityError(
+            f"{tar_path!r}: member {member!r} is not a regular file, so this is not the official "
+            "CIFAR-10 tarball. Delete it and fetch it again."
+        )
     # Read members into memory: nothing is ever extracted to disk, so member paths are harmless.
     return tar.extractfile(info).read()
 
@@ -248,7 +251,8 @@ def _load_batches(kind, folder, names, spec):
             if batch_labels.size and (batch_labels.min() < 0 or batch_labels.max() > 9):
                 raise DataIntegrityError(
                     f"{where!r} holds labels from {batch_labels.min()} to {batch_labels.max()}; "
-                    "CIFAR-10 labels lie in [0, 9]. The file is corrupted."
+                    "CIFAR-10 labels lie in [0, 9]. The file is corrupted: delete it and fetch it "
+                    "again."
                 )
             rows = slice(i * spec.batch_size, (i + 1) * spec.batch_size)
             # Stored channel-first (1024 red, 1024 green, 1024 blue); return height, width, rgb.
@@ -266,12 +270,16 @@ def _check_tarball(path, url, spec):
             names = set(tar.getnames())
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise DataIntegrityError(
-            f"{url}: the download is not a readable tar archive ({exc})."
+            f"{url}: the download is not a readable tar archive ({exc}). Nothing was saved; "
+            "try again, or place the official tarball in the data home by hand."
         ) from exc
     wanted = [f"{_PY_DIR}/{b}" for part in ("train", "test") for b in spec.batches[part]]
     absent = [w for w in wanted if w not in names]
     if absent:
-        raise DataIntegrityError(f"{url}: the downloaded tarball lacks {absent}.")
+        raise DataIntegrityError(
+            f"{url}: the downloaded tarball lacks {absent}. Nothing was saved; try again, or "
+            "place the official tarball in the data home by hand."
+        )
 
 
 @validate_params(_COMMON_PARAMS, prefer_skip_nested_validation=True)

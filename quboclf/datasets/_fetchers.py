@@ -340,7 +340,8 @@ def load_verified_idx(path, f, spec, *, source=None):
         if array.min() < lo or array.max() > hi:
             raise DataIntegrityError(
                 f"{source!r} holds labels from {array.min()} to {array.max()}, but {spec.title} "
-                f"labels lie in [{lo}, {hi}]: the file is corrupted or not the official one."
+                f"labels lie in [{lo}, {hi}]: the file is corrupted or not the official one. "
+                "Delete it and fetch it again."
             )
     return array
 

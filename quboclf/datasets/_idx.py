@@ -28,6 +28,8 @@ IDX_DTYPES = {
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 22
+#: the fix every damaged-file message ends with
+_FIX = " If it is a downloaded data set file, delete it and fetch it again."
 
 
 def _open_maybe_gzip(path):
@@ -89,22 +91,25 @@ def _parse(stream, path, hasher):
     if len(magic) < 4:
         raise DataIntegrityError(
             f"{path!r} is too short to be an IDX file ({len(magic)} bytes; the 4-byte magic "
-            "number is missing)."
+            f"number is missing).{_FIX}"
         )
     if magic[0] != 0 or magic[1] != 0 or magic[2] not in IDX_DTYPES:
         raise DataIntegrityError(
             f"{path!r} is not an IDX file: bad magic number 0x{magic.hex()} (expected "
-            "0x0000TTNN with type TT in 08, 09, 0B, 0C, 0D, 0E and NN dimensions)."
+            "0x0000TTNN with type TT in 08, 09, 0B, 0C, 0D, 0E and NN dimensions): pass an IDX "
+            f"file such as train-images-idx3-ubyte[.gz].{_FIX}"
         )
     dtype = IDX_DTYPES[magic[2]]
     ndim = magic[3]
     if ndim == 0:
-        raise DataIntegrityError(f"{path!r}: IDX header declares 0 dimensions.")
+        raise DataIntegrityError(
+            f"{path!r}: IDX header declares 0 dimensions; the header is corrupted.{_FIX}"
+        )
     dims_raw = stream.read(4 * ndim)
     if len(dims_raw) < 4 * ndim:
         raise DataIntegrityError(
             f"{path!r}: IDX header declares {ndim} dimensions but the file ends after "
-            f"{4 + len(dims_raw)} bytes, inside the dimension list (truncated file)."
+            f"{4 + len(dims_raw)} bytes, inside the dimension list (truncated file).{_FIX}"
         )
     shape = tuple(int(d) for d in np.frombuffer(dims_raw, dtype=">u4"))
     if hasher is not None:
@@ -123,7 +128,7 @@ def _parse(stream, path, hasher):
     except (MemoryError, ValueError) as exc:
         raise DataIntegrityError(
             f"{path!r}: IDX header declares shape {shape} ({n_bytes} bytes), which cannot be "
-            "allocated; the header is probably corrupted."
+            f"allocated; the header is probably corrupted.{_FIX}"
         ) from exc
     got = _read_exact(stream, array)
     if got < n_bytes:
