@@ -28,7 +28,6 @@ A last run fits the 1x data held in memory (``feature_cache="memory"``) for refe
 """
 
 import argparse
-import gzip
 import json
 import os
 import subprocess
@@ -39,24 +38,17 @@ from pathlib import Path
 
 import numpy as np
 
+from quboclf.datasets import load_idx
+
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 CGROUP_V1 = Path("/sys/fs/cgroup/memory")
 CGROUP_V2 = Path("/sys/fs/cgroup")
 
 
-def read_idx(path):
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    shape = tuple(int(s) for s in np.frombuffer(data[4 : 4 + 4 * ndim], dtype=">u4"))
-    return np.frombuffer(data[4 + 4 * ndim :], dtype=np.uint8).reshape(shape)
-
-
 def load_fashion(directory, subset):
     prefix = "train" if subset == "train" else "t10k"
-    X = read_idx(directory / f"{prefix}-images-idx3-ubyte.gz").reshape(-1, 784)
-    y = read_idx(directory / f"{prefix}-labels-idx1-ubyte.gz")
+    X = load_idx(directory / f"{prefix}-images-idx3-ubyte.gz").reshape(-1, 784)
+    y = load_idx(directory / f"{prefix}-labels-idx1-ubyte.gz")
     return X, y
 
 

@@ -1,6 +1,9 @@
 """Shared test set-up."""
 
 import os
+import urllib.request
+
+import pytest
 
 
 def pytest_configure(config):
@@ -18,3 +21,18 @@ def pytest_configure(config):
 
         threadpool_limits(1)
         numba.set_num_threads(1)
+
+
+@pytest.fixture
+def no_data(tmp_path, monkeypatch):
+    """An empty data home, no system locations and no network."""
+    from quboclf.datasets import _base
+
+    monkeypatch.setenv(_base.DATA_HOME_ENV, str(tmp_path / "empty"))
+    monkeypatch.setattr(_base, "SYSTEM_DIRS", ())
+
+    def offline(*args, **kwargs):
+        raise OSError("network disabled by the test")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    return tmp_path

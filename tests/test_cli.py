@@ -4,12 +4,10 @@ import csv
 import os
 import subprocess
 import sys
-import urllib.request
 
 import pytest
 
 from quboclf.__main__ import main
-from quboclf.datasets import _base
 
 try:
     import matplotlib  # noqa: F401
@@ -96,19 +94,6 @@ def test_missing_matplotlib_still_writes_tables(tmp_path, capsys, monkeypatch):
     assert "matplotlib is not installed" in stderr and "quboclf[plot]" in stderr
     assert sorted(os.listdir(out)) == [
         "classifier-digits-summary.csv", "classifier-digits.csv", "classifier-digits.md"]
-
-
-@pytest.fixture
-def no_data(tmp_path, monkeypatch):
-    """An empty data home, no system locations and no network."""
-    monkeypatch.setenv(_base.DATA_HOME_ENV, str(tmp_path / "empty"))
-    monkeypatch.setattr(_base, "SYSTEM_DIRS", ())
-
-    def offline(*args, **kwargs):
-        raise OSError("network disabled by the test")
-
-    monkeypatch.setattr(urllib.request, "urlopen", offline)
-    return tmp_path
 
 
 @pytest.mark.parametrize("extra", [[], ["--no-download"]])

@@ -638,20 +638,10 @@ def _unwritable_folder(tmp):
 
 
 @pytest.fixture
-def cli_env(tmp_path, monkeypatch):
+def cli_env(no_data, monkeypatch):
     """Offline, no data anywhere, no D-Wave access, and no training allowed."""
-    import urllib.request
-
     from quboclf import _bench, _kernels
-    from quboclf.datasets import _base
 
-    monkeypatch.setenv(_base.DATA_HOME_ENV, str(tmp_path / "empty"))
-    monkeypatch.setattr(_base, "SYSTEM_DIRS", ())
-
-    def offline(*args, **kwargs):
-        raise OSError("network disabled by the test")
-
-    monkeypatch.setattr(urllib.request, "urlopen", offline)
     monkeypatch.delenv("DWAVE_API_TOKEN", raising=False)
     monkeypatch.setenv("DWAVE_CONFIG_FILE", os.devnull)
 
@@ -661,7 +651,8 @@ def cli_env(tmp_path, monkeypatch):
     monkeypatch.setattr(_kernels, "warm_up", lambda: None)  # cheap, but may compile
     monkeypatch.setattr(_bench, "_timed_fit", no_work)
     monkeypatch.setattr(RandomConvFeatures, "fit", no_work)
-    return tmp_path
+    monkeypatch.setattr(RandomConvFeatures, "_partial_fit_raw", no_work)
+    return no_data
 
 
 @pytest.mark.parametrize(
