@@ -16,6 +16,8 @@ __all__ = ["DiskRows", "rows"]
 
 
 def _gib(n_bytes):
+    if n_bytes < 2**30:
+        return f"{n_bytes / 2**20:.1f} MiB"
     return f"{n_bytes / 2**30:.2f} GiB"
 
 

@@ -145,7 +145,7 @@ def test_disk_rows_no_room_and_missing_folder(tmp_path, monkeypatch):
         free = 100
 
     monkeypatch.setattr(store_module.shutil, "disk_usage", lambda folder: Usage)
-    with pytest.raises(OSError, match=r"need 0\.00 GiB.*temp_folder=") as info:
+    with pytest.raises(OSError, match=r"need 0\.1 MiB and 0\.0 MiB are free.*temp_folder=") as info:
         DiskRows((1000, 10), np.float64, tmp_path)
     assert info.value.errno == errno.ENOSPC
 
