@@ -267,9 +267,116 @@ def test_corrupt_cache_file(tmp_path, monkeypatch):
     for path in files:
         path.write_bytes(b"truncated")  # numba raises UnpicklingError from the call
     module = _load_kernel_module(tmp_path, "robust_corrupt")  # fresh dispatcher
-    with pytest.warns(RuntimeWarning, match=r"cannot read its cache .*UnpicklingError"):
+    with pytest.warns(RuntimeWarning, match=r"cache for plus_one .* was corrupt .*Unpickling"):
         assert module.plus_one(1.0) == 2.0
-    assert all(p.read_bytes() == b"truncated" for p in files)  # left alone
+    # repaired: deleted and written afresh, so the next process loads it without a warning
+    repaired = _cache_files(cache_dir)
+    assert {p.suffix for p in repaired} == {".nbi", ".nbc"}
+    assert all(p.read_bytes() != b"truncated" for p in repaired)
+    module = _load_kernel_module(tmp_path, "robust_corrupt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert module.plus_one(1.0) == 2.0
+    assert module.plus_one.stats.cache_hits, "the repaired cache was not used"
+
+
+def test_corrupt_cache_that_cannot_be_deleted(tmp_path, monkeypatch):
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(cache_dir))
+    assert _load_kernel_module(tmp_path, "robust_stuck").plus_one(1.0) == 2.0
+    for path in _cache_files(cache_dir):
+        path.write_bytes(b"truncated")
+    module = _load_kernel_module(tmp_path, "robust_stuck")
+
+    def cannot(path):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(_jit.os, "remove", cannot)
+    with pytest.warns(RuntimeWarning, match=r"corrupt .*could not be deleted.*Delete the folder"):
+        assert module.plus_one(1.0) == 2.0
+
+
+# ---------------------------------------------------------------------------------------------
+# where the cache goes by default: never into an installed package
+
+_WHERE_SCRIPT = """
+import json, warnings
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import quboclf
+    from quboclf._kernels import _assembly, _jit
+    _assembly.warm_up()
+print(json.dumps({"file": quboclf.__file__, "root": _jit.cache_root(),
+                  "hits": len(_assembly.assemble_qubo.stats.cache_hits),
+                  "warnings": [str(w.message) for w in caught
+                               if issubclass(w.category, RuntimeWarning)]}))
+"""
+
+
+def _installed_copy(tmp_path):
+    site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+    return site, _copy_package(site)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the user cache folder follows XDG on Linux")
+def test_installed_package_caches_in_the_user_cache(tmp_path):
+    """An installed copy caches under $XDG_CACHE_HOME/quboclf/numba, nothing in site-packages."""
+    site, copy = _installed_copy(tmp_path)
+    env = {
+        "PYTHONPATH": str(site),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "XDG_CACHE_HOME": str(tmp_path / "xdg"),
+        "HOME": str(tmp_path / "home"),
+    }
+    before = _snapshot(site)
+    first = _last_json(_run(_WHERE_SCRIPT, env, cwd=tmp_path))
+    assert first["file"] == str(copy / "__init__.py")
+    assert first["root"] == str(tmp_path / "xdg" / "quboclf" / "numba")
+    assert first["warnings"] == []
+    written = sorted(p.name for p in Path(first["root"]).rglob("*.nbi"))
+    assert any(n.startswith("_assembly.assemble_qubo-") for n in written), written
+    assert _snapshot(site) == before, "numba wrote into site-packages"
+    # the next process loads the kernels from there
+    second = _last_json(_run(_WHERE_SCRIPT, env, cwd=tmp_path))
+    assert second["hits"] > 0 and second["warnings"] == []
+    # and uninstalling (removing the package folder) leaves no quboclf folder behind
+    shutil.rmtree(copy)
+    assert not (site / "quboclf").exists()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the user cache folder follows XDG on Linux")
+def test_installed_package_never_caches_in_tree(tmp_path):
+    """No usable user cache: an installed copy compiles in memory rather than write in-tree."""
+    site, copy = _installed_copy(tmp_path)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    env = {
+        "PYTHONPATH": str(site),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "XDG_CACHE_HOME": str(blocker / "xdg"),
+        "HOME": str(blocker / "home"),
+    }
+    before = _snapshot(site)
+    out = _last_json(_run(_WHERE_SCRIPT, env, cwd=tmp_path))
+    assert out["warnings"] and all("compiling in memory" in w for w in out["warnings"])
+    assert _snapshot(site) == before
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the user cache folder follows XDG on Linux")
+def test_source_checkout_falls_back_to_its_pycache(tmp_path):
+    """A source checkout (not under site-packages) may cache in-tree when the user cache fails."""
+    copy = _copy_package(tmp_path / "checkout")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    env = {
+        "PYTHONPATH": str(tmp_path / "checkout"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "XDG_CACHE_HOME": str(blocker / "xdg"),
+        "HOME": str(blocker / "home"),
+    }
+    out = _last_json(_run(_WHERE_SCRIPT, env, cwd=tmp_path))
+    assert out["warnings"] == []
+    assert any((copy / "_kernels" / "__pycache__").glob("_assembly.assemble_qubo-*.nbi"))
 
 
 def test_no_locator_at_decoration(tmp_path, monkeypatch):
