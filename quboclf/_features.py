@@ -24,6 +24,9 @@ from ._validation import unchanged_on_failure, validate_numeric
 
 __all__ = ["RandomConvFeatures"]
 
+# Images per call of the convolution kernel (a call cannot be interrupted).
+_CONV_CHUNK = 1024
+
 
 def _pair(value, name):
     """``int`` or length-2 sequence of positive ints -> tuple of two ints."""
@@ -293,19 +296,26 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         weights = np.ascontiguousarray(self.filters_.transpose(1, 2, 3, 0), dtype=images.dtype)
         bias = np.zeros(len(self.filters_), dtype=images.dtype)
         out = np.empty((images.shape[0], len(self.filters_), gh, gw), dtype=images.dtype)
-        conv_pool(
-            images,
-            weights,
-            bias,
-            pad_top,
-            pad_left,
-            adaptive_bins(Ho, gh),
-            adaptive_bins(Wo, gw),
-            ACTIVATIONS[self.activation],
-            POOLINGS[self.pooling],
-            out,
-        )
-        return out.reshape(images.shape[0], -1)
+        row_bins, col_bins = adaptive_bins(Ho, gh), adaptive_bins(Wo, gw)
+        # A signal is handled only between kernel calls: chunks keep Ctrl-C responsive.
+        for start in range(0, images.shape[0], _CONV_CHUNK):
+            stop = start + _CONV_CHUNK
+            conv_pool(
+                images[start:stop],
+                weights,
+                bias,
+                pad_top,
+                pad_left,
+                row_bins,
+                col_bins,
+                ACTIVATIONS[self.activation],
+                POOLINGS[self.pooling],
+                out[start:stop],
+            )
+        out = out.reshape(images.shape[0], -1)
+        if not np.all(np.isfinite(out)):
+            self._too_large(images, "they overflow")
+        return out
 
     _FITTED = (
         "filters_",
@@ -367,25 +377,41 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
             images = self._validate_images(X, reset=False)
         Z = self._conv_features(images)
         n_new = Z.shape[0]
+        n_old = self.n_samples_seen_
         if self.standardize and n_new:
-            mean_b = Z.mean(axis=0, dtype=np.float64)
-            m2_b = np.sum(np.square(Z - mean_b), axis=0, dtype=np.float64)
-            n_old = self.n_samples_seen_
-            if n_old == 0:
-                mean, m2 = mean_b, m2_b
-            else:
-                n_all = n_old + n_new
-                delta = mean_b - self.mean_
-                mean = self.mean_ + delta * (n_new / n_all)
-                m2 = self.var_ * n_old + m2_b + delta**2 * (n_old * n_new / n_all)
-            self.mean_ = mean
-            self.var_ = m2 / (n_old + n_new)
-            std = np.sqrt(self.var_)
+            # every statistic is computed and checked before any is stored: a bad chunk must
+            # not spoil a fitted transformer
+            with np.errstate(over="ignore", invalid="ignore"):  # checked below
+                mean_b = Z.mean(axis=0, dtype=np.float64)
+                m2_b = np.sum(np.square(Z - mean_b), axis=0, dtype=np.float64)
+                if n_old == 0:
+                    mean, m2 = mean_b, m2_b
+                else:
+                    n_all = n_old + n_new
+                    delta = mean_b - self.mean_
+                    mean = self.mean_ + delta * (n_new / n_all)
+                    m2 = self.var_ * n_old + m2_b + delta**2 * (n_old * n_new / n_all)
+                var = m2 / (n_old + n_new)
+            if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
+                self._too_large(images, "their variance over the images overflows float64")
+            std = np.sqrt(var)
             # Constant features (up to rounding) are only centred, not divided by ~0.
             constant = std <= 10 * np.finfo(Z.dtype).eps * np.abs(mean)
+            self.mean_, self.var_ = mean, var
             self.scale_ = np.where(constant, 1.0, std)
-        self.n_samples_seen_ += n_new
+        self.n_samples_seen_ = n_old + n_new
         return Z
+
+    def _too_large(self, images, what):
+        largest = float(np.max(np.abs(images))) if images.size else 0.0
+        raise ValueError(
+            f"X has pixel values as large as {largest:.3g} in absolute value: the random-"
+            f"convolution features of such values are so large that {what} "
+            f"({images.dtype} holds numbers up to about {np.finfo(images.dtype).max:.2g}). "
+            "Rescale X first, e.g. divide it by its largest value or use "
+            "sklearn.preprocessing.MaxAbsScaler; with standardize=True the features do not "
+            "depend on the scale of X."
+        )
 
     def _fit(self, X):
         with unchanged_on_failure(self):

@@ -126,6 +126,24 @@ NO_COLS = r"0 feature\(s\).*minimum of 1 is required"
 NO_EXTRA = r'needs dwave-system.*pip install "quboclf\[qpu\]"'
 NO_TOKEN = r"API token not defined.*dwave config create.*DWAVE_API_TOKEN"
 LOST = "sampler lost its connection on call"
+HUGE = (
+    r"X has values as large as \d\.\d+e\+15\d in absolute value; {0} sums squares .*overflows "
+    r"float64.*Rescale X first"
+)
+
+
+def categorical(X):
+    """``X`` as a DataFrame with one more column: a pandas categorical of strings."""
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    df["colour"] = pd.Categorical(["red", "blue"] * (len(X) // 2) + ["red"] * (len(X) % 2))
+    return df
+
+
+CATEGORICAL = (
+    r"(?s)X contains non-numeric values \(could not convert string to float: '(red|blue)'; "
+    r"non-numeric DataFrame column\(s\): 'colour' \(category\)\).*OneHotEncoder"
+)
 
 # (id, factory, X, y, environment, exception, regex)
 # fmt: off
@@ -181,6 +199,10 @@ CLASSIFIER_ROWS = [
     ("sampler-fails-halfway",  # 3 classes: 3 solves per iteration, the third fails
      lambda: clf(sampler=FlakySampler(2), sampler_params={}), X3, Y3,
      None, RuntimeError, LOST),
+    ("huge", clf, X * 1e155, Y, None, ValueError, HUGE.format("QUBOCNNClassifier")),
+    ("huge-images", lambda: clf(features=None), X16 * 1e155, Y[:30], None, ValueError,
+     HUGE.format("QUBOCNNClassifier")),
+    ("categorical", clf, categorical(X), Y, None, ValueError, CATEGORICAL),
 ]
 
 QUANTIZER_ROWS = [
@@ -225,6 +247,7 @@ QUANTIZER_ROWS = [
      ValueError, r"\d\d free binary variables but the largest clique .* has 36"),
     ("sampler-fails-halfway", lambda: quant(sampler=FlakySampler(2), sampler_params={}), X12,
      np.arange(40) % 3, None, RuntimeError, LOST),
+    ("huge", quant, X * 1e155, Y, None, ValueError, HUGE.format("QUBOQuantizer")),
 ]
 
 FEATURES_ROWS = [
@@ -258,6 +281,9 @@ FEATURES_ROWS = [
      r"'n_filters' parameter .*Got 0"),
     ("padding", lambda: feats(padding="bogus"), X16, None, None, ValueError,
      r"'padding' parameter .*'(same|valid)'.*Got 'bogus'"),
+    ("huge", feats, X16 * 1e155, None, None, ValueError, HUGE.format("RandomConvFeatures")),
+    ("huge-1e152", feats, X16 * 1e152, None, None, ValueError,
+     HUGE.format("RandomConvFeatures")),
 ]
 # fmt: on
 
@@ -365,6 +391,42 @@ def test_halfway_failure_really_is_halfway(make, X, y):
     with pytest.raises(RuntimeError, match=LOST):
         fit(make(sampler), X, y)
     assert sampler.calls == 3
+
+
+def test_huge_chunk_does_not_spoil_a_fitted_transformer():
+    """partial_fit with a chunk whose feature variance overflows: an error, the model kept."""
+    est = feats().fit(X16)
+    before = _model(est)
+    expected = est.transform(X16)
+    with pytest.raises(ValueError, match=r"pixel values as large as .*variance over the images "
+                       r"overflows float64.*Rescale X first"):
+        est.partial_fit(X16[:5] * 1e155)
+    after = _model(est)
+    assert all(after[key] is before[key] for key in before)
+    np.testing.assert_array_equal(est.transform(X16), expected)
+    assert est.n_samples_seen_ == 30
+
+
+@pytest.mark.parametrize(
+    ("make", "X", "y"),
+    [
+        (lambda rng: clf(random_state=rng, sampler=FlakySampler(2), sampler_params={}), X3, Y3),
+        (lambda rng: clf(features=None, random_state=rng, sampler=FlakySampler(0),
+                         sampler_params={}), X16, Y[:30]),
+        (lambda rng: quant(random_state=rng, sampler=FlakySampler(2), sampler_params={}), X12,
+         np.arange(40) % 3),
+        (lambda rng: feats(random_state=rng), X16 * 1e155, None),
+    ],
+    ids=["QUBOCNNClassifier", "QUBOCNNClassifier-features", "QUBOQuantizer",
+         "RandomConvFeatures"],
+)
+def test_failed_fit_leaves_the_random_state_unconsumed(make, X, y):
+    """A failed fit rewinds a RandomState it was given: a retry equals a clean fit."""
+    rng = np.random.RandomState(0)
+    with pytest.raises((RuntimeError, ValueError)):
+        fit(make(rng), X, y)
+    np.testing.assert_array_equal(rng.randint(2**31, size=8),
+                                  np.random.RandomState(0).randint(2**31, size=8))
 
 
 # ---------------------------------------------------------------------------------------------
