@@ -165,7 +165,8 @@ def validate_numeric(estimator, *args, **kwargs):
             "or convert the strings to numbers."
         ) from exc
     X = out[0] if isinstance(out, tuple) else out
-    if getattr(getattr(X, "dtype", None), "kind", "") == "O" and kwargs.get("dtype", "numeric") is not None:
+    is_object = getattr(getattr(X, "dtype", None), "kind", "") == "O"
+    if is_object and kwargs.get("dtype", "numeric") is not None:
         # dtype="numeric" keeps object arrays (e.g. a pandas categorical column of strings),
         # which would only fail deep inside the fit: convert them here or say what is wrong
         X = _to_float(estimator, X, args[0] if args else kwargs.get("X"))
