@@ -115,7 +115,15 @@ _DEFAULTS = {
     "sa": {"warm_start": True, "polish": True},
     # One read (DWaveSampler's default) wastes the ~15 ms programming time every problem pays.
     "qpu": {"num_reads": 100},
+    # TabuSampler stops at a wall-clock timeout (20 ms) by default, so its answers depended on
+    # the machine's load; a bounded number of restarts and no timeout make them reproducible.
+    "tabu": {"timeout": None, "num_restarts": 0},
 }
+
+#: Memory dimod's ``BinaryQuadraticModel`` and dwave-samplers' C++ copies take per coupling of a
+#: dense QUBO (measured: about 145 bytes); "sa-dimod" and "tabu" refuse problems that would not
+#: fit in the available memory.
+BQM_BYTES_PER_COUPLING = 145
 
 _INSTALL_QPU = 'pip install "quboclf[qpu]"'
 _ACCESS_HELP = (
@@ -149,7 +157,8 @@ class SolveResult:
         What the solver reported. Always present: ``sampler`` (name or class name), ``time_s``
         (wall time of the whole solve), ``energy`` (as above), ``raw_energy`` (energy of the
         sampler's own best answer, before any polish), ``polished`` (whether a carry-move
-        descent ran), ``qpu_access_time``
+        descent ran), ``initial_energy`` (energy of the ``initial`` levels, when given: an
+        answer above it did not improve on the start), ``qpu_access_time``
         (microseconds, or None off the QPU), ``timing`` (the solver-reported timing dict, or
         ``{}``), ``n_qubo_variables`` (free binary variables). Samplers add their own facts
         (reads, ``beta_range``, ``problem_id``, chain lengths, ...).
@@ -311,7 +320,7 @@ def check_sampler(sampler, sampler_params=None):
                 "annealing); drop 'warm_start'"
             )
 
-    for key in ("num_reads", "num_sweeps", "num_sweeps_per_beta", "num_restarts"):
+    for key in ("num_reads", "num_sweeps", "num_sweeps_per_beta"):
         if key in params and (name is not None or key == "num_reads"):
             _check_positive_int(key, params[key], name or type(sampler).__name__)
     if "beta_range" in params and params["beta_range"] is not None:
@@ -324,12 +333,19 @@ def check_sampler(sampler, sampler_params=None):
     for key in ("polish", "warm_start"):
         if key in params and not isinstance(params[key], (bool, np.bool_)):
             raise ValueError(f"sampler_params[{key!r}] must be True or False, got {params[key]!r}")
-    if name == "tabu" and "timeout" in params:
+    if name == "tabu" and params.get("timeout") is not None:
         t = params["timeout"]
         if isinstance(t, bool) or not isinstance(t, Real) or not t > 0:
             raise ValueError(
                 f"sampler_params['timeout'] for sampler='tabu' must be a positive number of "
-                f"milliseconds per read, got {t!r}"
+                f"milliseconds per read, or None for no time limit, got {t!r}"
+            )
+    if name == "tabu" and "num_restarts" in params:
+        r = params["num_restarts"]
+        if isinstance(r, bool) or not isinstance(r, Integral) or r < 0:
+            raise ValueError(
+                f"sampler_params['num_restarts'] for sampler='tabu' must be a non-negative int, "
+                f"got {r!r}"
             )
     return params
 
@@ -620,6 +636,9 @@ class Solver:
             levels, energy = _anneal.descend(problem, levels)
             levels = np.asarray(levels, dtype=np.int64)
             energy = float(energy)
+        if initial is not None:
+            # lets the caller see an answer worse than where it started (too few sweeps, say)
+            info["initial_energy"] = float(_qubo.energy(problem, initial))
         info = {
             "sampler": self.name,
             "n_qubo_variables": n_free,
@@ -665,6 +684,8 @@ class Solver:
                     "(weights), or use sampler='hybrid' for large dense problems."
                 )
             return {"largest_clique_size": largest}
+        if name in ("sa-dimod", "tabu"):
+            _check_bqm_memory(name, n_free)
         if name == "hybrid":
             props = getattr(sampler, "properties", {}) or {}
             max_vars = props.get("maximum_number_of_variables")
@@ -722,8 +743,9 @@ class Solver:
         if initial is not None and self.params.get("warm_start", False):
             variables = list(bqm.variables)
             bits = _qubo.levels_to_bits(initial, problem.n_bits)
+            # dwave-samplers' annealer takes int8 states only ("Buffer dtype mismatch")
             kwargs["initial_states"] = (
-                bits[np.asarray(variables, dtype=np.int64)][None, :],
+                np.asarray(bits[np.asarray(variables, dtype=np.int64)][None, :], dtype=np.int8),
                 variables,
             )
         if "beta_range" in kwargs:
@@ -732,6 +754,7 @@ class Solver:
         t0 = time.perf_counter()
         try:
             sampleset = sampler.sample(bqm, **kwargs)
+            _check_is_sampleset(self.name, sampleset)
             record = sampleset.record  # resolves a non-blocking (cloud) sample set
             variables = list(sampleset.variables)
             sample_info = dict(sampleset.info)
@@ -740,8 +763,7 @@ class Solver:
                 raise _access_error(self._kind, exc) from exc
             raise
         info["sample_time_s"] = time.perf_counter() - t0
-        if len(record) == 0:
-            raise ValueError(f"sampler {self.name!r} returned no samples")
+        _check_answer(self.name, bqm, record, variables)
         best = int(np.argmin(record.energy))
         levels = _qubo.sample_to_levels(problem, record.sample[best], variables)
         info["num_reads"] = (
@@ -753,6 +775,70 @@ class Solver:
         if self._kind == "qpu":
             info.update(_qpu_facts(sampler, sample_info))
         return np.asarray(levels, dtype=np.int64), info
+
+
+def _available_memory():
+    """Bytes of memory available to this process (Linux ``MemAvailable``), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _check_bqm_memory(name, n_free):
+    """Refuse a dense QUBO whose dimod BQM would not fit in memory (a bare MemoryError later)."""
+    need = BQM_BYTES_PER_COUPLING * n_free * (n_free - 1) // 2
+    available = _available_memory()
+    if available is not None and need > available:
+        raise ValueError(
+            f"sampler={name!r} needs about {need / 2**30:.1f} GiB for this QUBO: it has {n_free} "
+            f"free binary variables, hence {n_free * (n_free - 1) // 2} couplings, and dimod's "
+            f"BQM takes about {BQM_BYTES_PER_COUPLING} bytes per coupling; only "
+            f"{available / 2**30:.1f} GiB of memory are available. Use sampler='sa' (quboclf's "
+            "annealer works on the dense matrix, 8 bytes per coupling), or fewer bits (n_bits) "
+            "or fewer features."
+        )
+
+
+def _check_is_sampleset(name, sampleset):
+    import dimod
+
+    if not isinstance(sampleset, dimod.SampleSet):
+        raise TypeError(
+            f"sampler {name!r} returned a {type(sampleset).__name__}, not a dimod.SampleSet: "
+            "a sampler's sample(bqm, **kwargs) must return dimod.SampleSet (e.g. "
+            "dimod.SampleSet.from_samples_bqm(samples, bqm))."
+        )
+
+
+def _check_answer(name, bqm, record, variables):
+    """The sample set answers this BQM: every variable, binary values, finite energies."""
+    if len(record) == 0:
+        raise ValueError(f"sampler {name!r} returned no samples")
+    missing = set(bqm.variables) - set(variables)
+    if missing:
+        shown = ", ".join(map(repr, sorted(missing, key=repr)[:5]))
+        raise ValueError(
+            f"sampler {name!r} returned samples without {len(missing)} of the BQM's "
+            f"{len(bqm.variables)} variables (e.g. {shown}); it must return a value for every "
+            "variable of the BQM it was given."
+        )
+    values = np.unique(np.asarray(record.sample))
+    if not np.isin(values, (0, 1)).all():
+        raise ValueError(
+            f"sampler {name!r} returned values {values[:5].tolist()} for a BINARY BQM; "
+            "samples must be 0 or 1."
+        )
+    energy = np.asarray(record.energy, dtype=np.float64)
+    if not np.all(np.isfinite(energy)):
+        raise ValueError(
+            f"sampler {name!r} returned non-finite energies ({energy[~np.isfinite(energy)][:3]}"
+            "); the answer cannot be trusted."
+        )
 
 
 def _leap_facts(sample_info, record):

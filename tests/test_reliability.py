@@ -111,7 +111,43 @@ def _mock_qpu(monkeypatch):
     monkeypatch.setattr("dwave.system.samplers.clique.DWaveSampler", Mock)
 
 
-ENVIRONMENTS = {None: None, "no_extra": _no_extra, "no_token": _no_token, "mock_qpu": _mock_qpu}
+def _little_memory(monkeypatch):
+    monkeypatch.setattr(_samplers, "_available_memory", lambda: 100)  # 100 bytes left
+
+
+ENVIRONMENTS = {
+    None: None,
+    "no_extra": _no_extra,
+    "no_token": _no_token,
+    "mock_qpu": _mock_qpu,
+    "little_memory": _little_memory,
+}
+
+
+class OddSampler:
+    """A dimod-like sampler whose answers are wrong in one way (``how``)."""
+
+    parameters: dict = {}
+    properties: dict = {}
+
+    def __init__(self, how):
+        self.how = how
+
+    def sample(self, bqm, **kwargs):
+        if self.how == "dict":
+            return {v: 0 for v in bqm.variables}
+        if self.how == "missing":  # forgets the last variable
+            variables = list(bqm.variables)[:-1]
+            return dimod.SampleSet.from_samples(
+                (np.zeros((1, len(variables)), np.int8), variables), "BINARY", energy=[0.0]
+            )
+        if self.how == "nan":
+            n = len(bqm.variables)
+            return dimod.SampleSet.from_samples(
+                (np.zeros((1, n), np.int8), list(bqm.variables)), "BINARY", energy=[np.nan]
+            )
+        raise AssertionError(self.how)
+
 
 NAN = "contains NaN"
 INF = "contains infinity"
@@ -126,6 +162,17 @@ NO_COLS = r"0 feature\(s\).*minimum of 1 is required"
 NO_EXTRA = r'needs dwave-system.*pip install "quboclf\[qpu\]"'
 NO_TOKEN = r"API token not defined.*dwave config create.*DWAVE_API_TOKEN"
 LOST = "sampler lost its connection on call"
+BQM_MEMORY = (
+    r"sampler='{0}' needs about [\d.]+ GiB for this QUBO: it has \d+ free binary variables, "
+    r"hence \d+ couplings, .*145 bytes per coupling; only 0\.0 GiB of memory are available\. "
+    r"Use sampler='sa' .*fewer bits \(n_bits\) or fewer features"
+)
+NOT_SAMPLESET = (
+    r"sampler 'OddSampler' returned a dict, not a dimod\.SampleSet: a sampler's "
+    r"sample\(bqm, \*\*kwargs\) must return dimod\.SampleSet"
+)
+MISSING_VARS = r"sampler 'OddSampler' returned samples without 1 of the BQM's \d+ variables"
+NAN_ENERGY = r"sampler 'OddSampler' returned non-finite energies \(\[nan\]\)"
 HUGE = (
     r"X has values as large as \d\.\d+e\+15\d in absolute value; {0} sums squares .*overflows "
     r"float64.*Rescale X first"
@@ -199,6 +246,16 @@ CLASSIFIER_ROWS = [
     ("sampler-fails-halfway",  # 3 classes: 3 solves per iteration, the third fails
      lambda: clf(sampler=FlakySampler(2), sampler_params={}), X3, Y3,
      None, RuntimeError, LOST),
+    ("sa-dimod-too-large", lambda: clf(sampler="sa-dimod", sampler_params={}), X, Y,
+     "little_memory", ValueError, BQM_MEMORY.format("sa-dimod")),
+    ("tabu-too-large", lambda: clf(sampler="tabu", sampler_params={}), X, Y,
+     "little_memory", ValueError, BQM_MEMORY.format("tabu")),
+    ("not-a-sampleset", lambda: clf(sampler=OddSampler("dict"), sampler_params={}), X, Y,
+     None, TypeError, NOT_SAMPLESET),
+    ("missing-variables", lambda: clf(sampler=OddSampler("missing"), sampler_params={}), X,
+     Y, None, ValueError, MISSING_VARS),
+    ("nan-energy", lambda: clf(sampler=OddSampler("nan"), sampler_params={}), X, Y, None,
+     ValueError, NAN_ENERGY),
     ("huge", clf, X * 1e155, Y, None, ValueError, HUGE.format("QUBOCNNClassifier")),
     ("huge-images", lambda: clf(features=None), X16 * 1e155, Y[:30], None, ValueError,
      HUGE.format("QUBOCNNClassifier")),
@@ -247,6 +304,16 @@ QUANTIZER_ROWS = [
      ValueError, r"\d\d free binary variables but the largest clique .* has 36"),
     ("sampler-fails-halfway", lambda: quant(sampler=FlakySampler(2), sampler_params={}), X12,
      np.arange(40) % 3, None, RuntimeError, LOST),
+    ("sa-dimod-too-large", lambda: quant(sampler="sa-dimod"), X, Y, "little_memory",
+     ValueError, BQM_MEMORY.format("sa-dimod")),
+    ("tabu-too-large", lambda: quant(sampler="tabu", sampler_params={}), X, Y,
+     "little_memory", ValueError, BQM_MEMORY.format("tabu")),
+    ("not-a-sampleset", lambda: quant(sampler=OddSampler("dict"), sampler_params={}), X, Y,
+     None, TypeError, NOT_SAMPLESET),
+    ("missing-variables", lambda: quant(sampler=OddSampler("missing"), sampler_params={}), X,
+     Y, None, ValueError, MISSING_VARS),
+    ("nan-energy", lambda: quant(sampler=OddSampler("nan"), sampler_params={}), X, Y, None,
+     ValueError, NAN_ENERGY),
     ("huge", quant, X * 1e155, Y, None, ValueError, HUGE.format("QUBOQuantizer")),
 ]
 
@@ -427,6 +494,58 @@ def test_failed_fit_leaves_the_random_state_unconsumed(make, X, y):
         fit(make(rng), X, y)
     np.testing.assert_array_equal(rng.randint(2**31, size=8),
                                   np.random.RandomState(0).randint(2**31, size=8))
+
+
+# ---------------------------------------------------------------------------------------------
+# samplers: warm starts, reproducibility
+
+
+@pytest.mark.parametrize("sampler", ["sa-dimod", "tabu"])
+@pytest.mark.parametrize("make", [clf, quant], ids=["QUBOCNNClassifier", "QUBOQuantizer"])
+def test_dimod_warm_start(make, sampler):
+    """warm_start=True passes the current weights as int8 initial states (it used to crash)."""
+    params = {"warm_start": True, "num_reads": 1}
+    params.update({"num_sweeps": 20} if sampler == "sa-dimod" else {})
+    est = fit(make(sampler=sampler, sampler_params=params), X3, Y3)
+    assert est.score(X3, Y3) > 0.5
+
+
+def test_dimod_warm_start_starts_there():
+    """Started at the optimum and frozen cold, sa-dimod stays there: the warm start was used."""
+    from quboclf._qubo import QuadraticProblem
+
+    problem = QuadraticProblem(np.eye(3), np.array([1.0, -1.0, 0.5]), 0.5, -1.0, n_bits=2)
+    best = _samplers.make_solver("exact").solve(problem)
+    params = {"warm_start": True, "num_reads": 1, "num_sweeps": 1, "beta_range": (1e9, 1e9)}
+    for seed in range(5):
+        result = _samplers.make_solver("sa-dimod", params).solve(
+            problem, initial=best.levels, seed=seed
+        )
+        np.testing.assert_array_equal(result.levels, best.levels)
+        assert result.info["initial_energy"] == result.energy == best.energy
+
+
+def test_tabu_is_reproducible_by_default(monkeypatch):
+    """tabu runs without a wall-clock timeout and with the seed drawn from random_state."""
+    from dwave.samplers import TabuSampler
+
+    calls = []
+    original = TabuSampler.sample
+
+    def spy(self, bqm, **kwargs):
+        calls.append(kwargs)
+        return original(self, bqm, **kwargs)
+
+    monkeypatch.setattr(TabuSampler, "sample", spy)
+    a = fit(clf(sampler="tabu", sampler_params={}), X3, Y3)
+    first = [dict(c) for c in calls]
+    calls.clear()
+    b = fit(clf(sampler="tabu", sampler_params={}), X3, Y3)
+    assert first and all(c["timeout"] is None and isinstance(c["seed"], int) for c in first)
+    assert [c["seed"] for c in calls] == [c["seed"] for c in first]
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    with pytest.raises(ValueError, match=r"'timeout'.*positive number of milliseconds .*None"):
+        _samplers.check_sampler("tabu", {"timeout": 0})
 
 
 # ---------------------------------------------------------------------------------------------

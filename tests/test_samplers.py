@@ -105,7 +105,7 @@ def test_sampler_params_must_be_dict():
         check_sampler("sa", [("num_reads", 3)])
     with pytest.raises(TypeError, match="keys must be strings"):
         check_sampler("sa", {1: 2})
-    assert check_sampler("tabu", None) == {}
+    assert check_sampler("tabu", None) == {"timeout": None, "num_restarts": 0}
 
 
 @pytest.mark.parametrize(
