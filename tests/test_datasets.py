@@ -10,8 +10,10 @@ import hashlib
 import io
 import os
 import pickle
+import re
 import struct
 import tarfile
+import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -966,3 +968,227 @@ def test_real_fashion_mnist_from_debian(tmp_path, monkeypatch, no_network):
     np.testing.assert_array_equal(np.bincount(bunch.target[60_000:]), [1_000] * 10)
     assert bunch.target_names[bunch.target[0]] == "Ankle boot"
     assert bunch.data.max() == 255 and bunch.data.min() == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Decompression bombs, damaged archives, unwritable or wrong data folders, permissions,
+# temporary files left by a killed process
+# ---------------------------------------------------------------------------------------------
+
+BOMB = 64 << 20  # bytes a crafted file would decompress to
+SMALL_PEAK = 16 << 20  # what reading it may allocate at most
+
+
+def _zeros_gz(path, header, n_bytes):
+    with gzip.open(path, "wb") as f:
+        f.write(header)
+        chunk = bytes(1 << 20)
+        for _ in range(n_bytes // len(chunk)):
+            f.write(chunk)
+    return path
+
+
+def _peak(func, *args, **kwargs):
+    """Run ``func``; return (exception, peak bytes traced by tracemalloc)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        func(*args, **kwargs)
+    except Exception as exc:
+        error = exc
+    else:
+        error = None
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return error, peak
+
+
+def test_idx_bomb_is_refused_before_decompressing(data_home, system_dir, monkeypatch):
+    """A small .gz whose header promises a huge array fails on the header, allocating nothing."""
+    name = "mnist"
+    files, _ = synthetic_idx(_fetchers.SPECS[name])
+    monkeypatch.setitem(_fetchers.SPECS, name, small_spec(name, files, checksums=False))
+    install(data_home / "mnist", files)
+    n = BOMB // (28 * 28)
+    path = data_home / "mnist" / "train-images-idx3-ubyte.gz"
+    _zeros_gz(path, b"\x00\x00\x08\x03" + struct.pack(">III", n, 28, 28), n * 28 * 28)
+    assert path.stat().st_size < BOMB // 100
+    error, peak = _peak(fetch_mnist, data_home=data_home)
+    assert isinstance(error, DataIntegrityError)
+    assert re.search(rf"holds an array of shape \({n}, 28, 28\).*has shape \(6, 28, 28\)",
+                     str(error)), error  # fmt: skip
+    assert peak < SMALL_PEAK, f"reading the bomb allocated {peak} bytes"
+
+
+def test_load_idx_header_larger_than_gzip_can_hold(tmp_path):
+    header = b"\x00\x00\x08\x01" + struct.pack(">I", 10**9)
+    path = write(tmp_path / "crafted.gz", header + bytes(1000), gz=True)
+    error, peak = _peak(load_idx, path)
+    assert isinstance(error, DataIntegrityError)
+    assert re.search(r"declares shape \(1000000000,\).*more than \d+ compressed bytes can hold",
+                     str(error)), error  # fmt: skip
+    assert peak < SMALL_PEAK
+
+
+def test_cifar_tarball_bomb_is_refused_before_reading(small_cifar, data_home, system_dir):
+    folder = data_home / "cifar-10"
+    folder.mkdir(parents=True)
+    path = folder / "cifar-10-python.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        info = tarfile.TarInfo("cifar-10-batches-py/data_batch_1")
+        info.size = BOMB
+        tar.addfile(info, io.BytesIO(bytes(BOMB)))
+    assert path.stat().st_size < BOMB // 100
+    error, peak = _peak(fetch_cifar10, data_home=data_home)
+    assert isinstance(error, DataIntegrityError)
+    assert re.search(r"data_batch_1' declares 67108864 bytes, but a CIFAR-10 python batch has "
+                     r"at most \d+", str(error)), error  # fmt: skip
+    assert peak < SMALL_PEAK, f"reading the bomb allocated {peak} bytes"
+
+
+def test_emnist_zip_bomb_is_not_extracted(data_home, system_dir, monkeypatch):
+    name = "emnist-balanced"
+    files, _ = synthetic_idx(_fetchers.SPECS[name])
+    monkeypatch.setitem(_fetchers.SPECS, name, small_spec(name, files))
+    folder = data_home / "emnist"
+    folder.mkdir(parents=True)
+    with zipfile.ZipFile(folder / "gzip.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        for member, payload in files.items():
+            if member != "emnist-balanced-test-images-idx3-ubyte":
+                zf.writestr("gzip/" + member + ".gz", gzip.compress(payload))
+        zf.writestr("gzip/emnist-balanced-test-images-idx3-ubyte.gz", bytes(BOMB))
+    error, _ = _peak(fetch_emnist, data_home=data_home, subset="test")
+    assert isinstance(error, DataIntegrityError)
+    assert re.search(r"test-images-idx3-ubyte\.gz' declares 67108864 bytes, but EMNIST "
+                     r"\(balanced\)'s .* compresses to at most \d+", str(error)), error
+    assert sorted(p.name for p in folder.iterdir()) == ["gzip.zip"]  # nothing extracted
+
+
+def test_corrupt_emnist_zip_is_a_clear_error(data_home, system_dir, monkeypatch):
+    """Damaged deflate data inside the zip: DataIntegrityError, not a bare zlib.error."""
+    name = "emnist-balanced"
+    files, _ = synthetic_idx(_fetchers.SPECS[name])
+    monkeypatch.setitem(_fetchers.SPECS, name, small_spec(name, files))
+    folder = data_home / "emnist"
+    folder.mkdir(parents=True)
+    path = folder / "gzip.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for member, payload in files.items():
+            zf.writestr("gzip/" + member + ".gz", payload)  # compressible: real deflate blocks
+    blob = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("gzip/emnist-balanced-test-images-idx3-ubyte.gz")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    blob[start : start + 8] = b"\xff" * 8  # an invalid deflate block type
+    path.write_bytes(bytes(blob))
+    with pytest.raises(DataIntegrityError, match=r"gzip\.zip' is not a readable zip archive "
+                       r"\(error: .*\): delete it and fetch it again"):  # fmt: skip
+        fetch_emnist(data_home=data_home, subset="test")
+
+
+def _unwritable(monkeypatch, folder):
+    """Make creating files under ``folder`` fail as on a read-only folder (root included)."""
+    real = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):
+        if dir is not None and str(dir).startswith(str(folder)):
+            raise PermissionError(13, "Permission denied", str(dir))
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(_base.tempfile, "mkstemp", mkstemp)
+
+
+def test_emnist_loads_from_a_read_only_data_folder(data_home, system_dir, monkeypatch):
+    name = "emnist-balanced"
+    files, arrays = synthetic_idx(_fetchers.SPECS[name])
+    monkeypatch.setitem(_fetchers.SPECS, name, small_spec(name, files))
+    folder = data_home / "emnist"
+    folder.mkdir(parents=True)
+    emnist_zip(folder / "gzip.zip", files)
+    _unwritable(monkeypatch, data_home)
+    bunch = fetch_emnist(data_home=data_home, subset="test")
+    np.testing.assert_array_equal(bunch.images, arrays["test"][0].transpose(0, 2, 1))
+    assert sorted(p.name for p in folder.iterdir()) == ["gzip.zip"]
+
+
+def test_read_only_data_folder_download_is_a_clear_error(data_home, system_dir, monkeypatch):
+    name = "kmnist"
+    files, _ = synthetic_idx(_fetchers.SPECS[name])
+    monkeypatch.setitem(_fetchers.SPECS, name, small_spec(name, files))
+    _unwritable(monkeypatch, data_home)
+    with pytest.raises(PermissionError, match=r"cannot write into the data folder '.*kmnist' "
+                       r"\(Permission denied\): pass data_home= \(or set \$QUBOCLF_DATA"):
+        fetch_kmnist(data_home=data_home)
+
+
+@pytest.mark.parametrize("fetch", [fetch_mnist, fetch_emnist, fetch_cifar10])
+def test_data_folder_that_is_a_file_is_a_clear_error(fetch, tmp_path, system_dir, no_network):
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    with pytest.raises(NotADirectoryError, match=rf"the data folder '{re.escape(str(afile))}/"
+                       rf"[\w-]+' cannot be created because '{re.escape(str(afile))}' is a "
+                       r"file, not a folder: pass data_home="):  # fmt: skip
+        fetch(data_home=afile)
+    with pytest.raises(NotADirectoryError, match=r"is a file, not a folder"):
+        get_data_home(afile / "sub")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_extracted_files_get_normal_permissions(umask, data_home, system_dir, monkeypatch):
+    """Files written into the data folder get 0o666 & ~umask (a plain open), not 0600."""
+    name = "emnist-balanced"
+    files, _ = synthetic_idx(_fetchers.SPECS[name])
+    monkeypatch.setitem(_fetchers.SPECS, name, small_spec(name, files))
+    (system_dir / "emnist").mkdir()
+    emnist_zip(system_dir / "emnist" / "gzip.zip", files)
+    old = os.umask(umask)
+    try:
+        fetch_emnist(data_home=data_home, subset="test", download_if_missing=False)
+    finally:
+        os.umask(old)
+    for path in (data_home / "emnist").iterdir():
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
+
+
+def test_downloaded_files_get_normal_permissions(tmp_path, data_home, system_dir, monkeypatch):
+    name = "kmnist"
+    files, _ = synthetic_idx(_fetchers.SPECS[name])
+    md5s, url = serve(tmp_path / "server", files)
+    spec = small_spec(name, files, archive_sums=md5s, urls=[url])
+    monkeypatch.setitem(_fetchers.SPECS, name, spec)
+    old = os.umask(0o022)
+    try:
+        fetch_kmnist(data_home=data_home, subset="test")
+    finally:
+        os.umask(old)
+    written = list((data_home / "kmnist").iterdir())
+    assert written and all(p.stat().st_mode & 0o777 == 0o644 for p in written)
+
+
+def test_killed_extraction_leaves_no_part_file_behind(data_home, system_dir, monkeypatch):
+    """The next call removes temporary files whose process is gone (or that are old)."""
+    import subprocess
+    import sys
+    import time
+
+    name = "emnist-balanced"
+    files, _ = synthetic_idx(_fetchers.SPECS[name])
+    monkeypatch.setitem(_fetchers.SPECS, name, small_spec(name, files))
+    folder = data_home / "emnist"
+    folder.mkdir(parents=True)
+    emnist_zip(folder / "gzip.zip", files)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    base = ".emnist-balanced-test-images-idx3-ubyte.gz."
+    host = _base._HOST
+    stale = [folder / f"{base}{host}-{dead.stdout.strip()}.abc123.part", folder / f"{base}x.part"]
+    alive = [folder / f"{base}{host}-{os.getpid()}.def456.part", folder / f"{base}y.part"]
+    for path in stale + alive:
+        path.write_bytes(b"half an extraction")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale[1], (two_hours_ago, two_hours_ago))  # an old file without a host-pid tag
+    fetch_emnist(data_home=data_home, subset="test")
+    assert not any(p.exists() for p in stale)
+    assert all(p.exists() for p in alive)  # a running process's, or too recent to judge

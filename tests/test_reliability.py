@@ -777,8 +777,10 @@ CLI_ROWS = [
      DAMAGED.format(r"fashion-mnist/train-images-idx3-ubyte\.gz",
                     r"is not a valid gzip stream .*delete it and fetch it again\.$")),
     ("fashion-wrong-file", [*CLF, "--dataset", "fashion-mnist", *DATA], "fashion_wrong_file", 1,
-     r"^quboclf: error: Checksum mismatch for Fashion-MNIST file 'train-images-idx3-ubyte' "
-     r".*'{tmp}/data/fashion-mnist/train-images-idx3-ubyte'.*delete it and fetch it again\.$"),
+     DAMAGED.format("fashion-mnist/train-images-idx3-ubyte",
+                    r"holds an array of shape \(2, 28, 28\).*Fashion-MNIST's "
+                    r"'train-images-idx3-ubyte' has shape \(60000, 28, 28\).*Replace it with the "
+                    r"official file\.$")),
     ("mnist-not-idx", [*CLF, "--dataset", "mnist", *DATA], "mnist_not_idx", 1,
      DAMAGED.format("mnist/train-images-idx3-ubyte",
                     r"is not an IDX file: bad magic number .* delete it and fetch it "

@@ -1,11 +1,14 @@
 """Data home, file lookup, verified downloads and checksums shared by every fetcher."""
 
+import errno
 import hashlib
 import http.client
 import logging
 import os
 import shutil
+import socket
 import tempfile
+import time
 import urllib.request
 from os.path import expanduser, join
 
@@ -63,7 +66,10 @@ def get_data_home(data_home=None):
     True
     """
     path = resolve_data_home(data_home)
-    os.makedirs(path, exist_ok=True)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise _data_folder_error(path, exc) from exc
     return path
 
 
@@ -110,6 +116,120 @@ def file_digest(path, algo):
     return h.hexdigest()
 
 
+# ---------------------------------------------------------------------------------------------
+# Writing into the data folder: clear errors, normal permissions, no stale temporary files
+
+#: Temporary files of a killed process are removed by the next call after this many seconds
+#: when their owner cannot be checked (another host, an old name).
+STALE_PART_SECONDS = 3600
+
+_HOST = socket.gethostname().replace(".", "_").replace("-", "_") or "host"
+
+
+def _umask():
+    """The process's umask, read without changing it where the system allows."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # no other way to read it; restored at once
+    os.umask(mask)
+    return mask
+
+
+def _publish(tmp, dest):
+    """Give ``tmp`` the mode a plain ``open(dest, "w")`` would (not mkstemp's 0600); rename it."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, dest)
+
+
+def _data_folder_error(folder, exc):
+    """``exc`` (from creating ``folder`` or a file in it) as an error that names the fix."""
+    fix = (
+        "pass data_home= (or set $QUBOCLF_DATA, or --data-home on the command line) to a "
+        "folder you can write to"
+    )
+    if isinstance(exc, (NotADirectoryError, FileExistsError)):
+        blocker = folder
+        while blocker and not os.path.exists(blocker):
+            blocker = os.path.dirname(blocker)
+        if blocker and os.path.exists(blocker) and not os.path.isdir(blocker):
+            msg = (
+                f"the data folder {folder!r} cannot be created because {blocker!r} is a file, "
+                f"not a folder: {fix}."
+            )
+        else:
+            msg = f"the data folder {folder!r} cannot be created ({exc.strerror}): {fix}."
+        return NotADirectoryError(exc.errno, msg)
+    msg = (
+        f"cannot write into the data folder {folder!r} ({exc.strerror or exc}): {fix}, or put "
+        "the data set's files there by hand."
+    )
+    return type(exc)(exc.errno, msg) if isinstance(exc, PermissionError) else OSError(
+        exc.errno, msg
+    )
+
+
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST)
+
+
+def _temporary_file(dest):
+    """A hidden temporary file next to ``dest``; ``(fd, path)``. Cleans stale ones first."""
+    folder = os.path.dirname(dest)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        _remove_stale_parts(dest)
+        return tempfile.mkstemp(
+            dir=folder, prefix=f".{os.path.basename(dest)}.{_HOST}-{os.getpid()}.", suffix=".part"
+        )
+    except OSError as exc:
+        if exc.errno in _NOT_WRITABLE or isinstance(exc, (PermissionError, NotADirectoryError)):
+            raise _data_folder_error(folder, exc) from exc
+        raise
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, owned by someone else (or cannot tell: keep it)
+    return True
+
+
+def _remove_stale_parts(dest):
+    """Remove temporary files a killed download or extraction of ``dest`` left behind.
+
+    Names carry ``<host>-<pid>``: a file of this host whose process is gone is stale at once;
+    one of another host (a shared folder) or without that tag only after an hour.
+    """
+    folder, base = os.path.split(dest)
+    prefix = f".{base}."
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(prefix) and n.endswith(".part")]
+    except OSError:
+        return
+    now = time.time()
+    for name in names:
+        path = os.path.join(folder, name)
+        tag = name[len(prefix) :].split(".", 1)[0]
+        host, _, pid = tag.rpartition("-")
+        try:
+            if host == _HOST and pid.isdigit():
+                stale = not _pid_alive(int(pid))
+            else:
+                stale = now - os.stat(path).st_mtime > STALE_PART_SECONDS
+            if stale:
+                os.remove(path)
+                logger.info("Removed %s, left by an interrupted download or extraction", path)
+        except OSError:
+            pass  # removed meanwhile, or not ours to remove
+
+
 def download(urls, dest, *, archive_checksum=None, verify=None):
     """Download the first URL of ``urls`` that works to ``dest``, verified, atomically.
 
@@ -123,11 +243,9 @@ def download(urls, dest, *, archive_checksum=None, verify=None):
     failed mirror when no URL could be fetched. Verification failures of a completely
     downloaded file raise :class:`DataIntegrityError` at once (a mirror serving bad data).
     """
-    folder = os.path.dirname(dest)
-    os.makedirs(folder, exist_ok=True)
     errors = []
     for url in urls:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(dest)}.", suffix=".part")
+        fd, tmp = _temporary_file(dest)
         try:
             try:
                 with os.fdopen(fd, "wb") as out:
@@ -139,7 +257,7 @@ def download(urls, dest, *, archive_checksum=None, verify=None):
             if archive_checksum is not None:
                 check_digest(url, "the downloaded file", archive_checksum, digest)
             result = verify(tmp, url) if verify is not None else None
-            os.replace(tmp, dest)
+            _publish(tmp, dest)
             logger.info("Saved %s", dest)
             return result, None
         finally:
@@ -171,14 +289,12 @@ def _fetch(url, out, archive_checksum):
 
 def copy_member_atomically(source, dest, verify=None):
     """Write the readable binary stream ``source`` to ``dest`` via a verified temporary file."""
-    folder = os.path.dirname(dest)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(dest)}.", suffix=".part")
+    fd, tmp = _temporary_file(dest)
     try:
         with os.fdopen(fd, "wb") as out:
             shutil.copyfileobj(source, out, _COPY_CHUNK)
         result = verify(tmp) if verify is not None else None
-        os.replace(tmp, dest)
+        _publish(tmp, dest)
         return result
     finally:
         if os.path.exists(tmp):

@@ -166,7 +166,25 @@ def _parse_binary_batch(raw, where, spec):
     return records[:, 1:], records[:, 0]
 
 
-def _read_tar_member(tar, tar_path, member):
+def _max_batch_bytes(binary, spec):
+    """Largest plausible batch file: exact for binary, the pixels plus slack for a pickle."""
+    if binary:
+        return spec.batch_size * (_PIXELS + 1)
+    return spec.batch_size * (_PIXELS + 256) + (1 << 20)
+
+
+def _check_batch_size(size, where, binary, spec):
+    """Refuse a batch larger than CIFAR-10's before reading (or decompressing) a byte of it."""
+    limit = _max_batch_bytes(binary, spec)
+    if size > limit:
+        raise DataIntegrityError(
+            f"{where!r} declares {size} bytes, but a CIFAR-10 {'binary' if binary else 'python'} "
+            f"batch has at most {limit}: this is not the official file. Delete it and fetch it "
+            "again."
+        )
+
+
+def _read_tar_member(tar, tar_path, member, spec):
     try:
         info = tar.getmember(member)
     except KeyError:
@@ -179,6 +197,7 @@ def _read_tar_member(tar, tar_path, member):
             f"{tar_path!r}: member {member!r} is not a regular file, so this is not the official "
             "CIFAR-10 tarball. Delete it and fetch it again."
         )
+    _check_batch_size(info.size, f"{tar_path}:{member}", member.endswith(".bin"), spec)
     # Read members into memory: nothing is ever extracted to disk, so member paths are harmless.
     return tar.extractfile(info).read()
 
@@ -232,11 +251,12 @@ def _load_batches(kind, folder, names, spec):
                         f"{where!r} is missing, but its folder holds other CIFAR-10 batches: the "
                         "copy is incomplete. Add the missing batch or delete the folder."
                     )
+                _check_batch_size(os.path.getsize(where), where, kind == "bin-dir", spec)
                 with open(where, "rb") as f:
                     raw = f.read()
             else:
                 try:
-                    raw = _read_tar_member(tar, tar_path, where.split(":", 1)[1])
+                    raw = _read_tar_member(tar, tar_path, where.split(":", 1)[1], spec)
                 except (tarfile.TarError, EOFError, OSError) as exc:
                     if isinstance(exc, DataIntegrityError):
                         raise

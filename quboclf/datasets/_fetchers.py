@@ -1,8 +1,11 @@
 """Fetchers for the MNIST family (IDX files) and CIFAR-10, in the style of sklearn.datasets."""
 
+import errno
 import os
 import string
+import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from os.path import join
 
@@ -15,6 +18,7 @@ from ._base import (
     copy_member_atomically,
     download,
     find_file,
+    logger,
     not_found_message,
     resolve_data_home,
     search_dirs,
@@ -316,25 +320,35 @@ SPECS = {
 # ---------------------------------------------------------------------------------------------
 
 
+class _WrongFile(DataIntegrityError):
+    """An IDX file whose header does not describe the expected array."""
+
+
 def load_verified_idx(path, f, spec, *, source=None):
     """Read one IDX file and check it against its specification; return the array."""
     source = source or path
     hash_name = f.checksum[0] if f.checksum else None
+
+    def expected(shape, dtype):
+        # checked on the header, before the payload is decompressed (decompression bombs)
+        if dtype != np.uint8 or tuple(shape) != tuple(f.shape):
+            raise _WrongFile(
+                f"{source!r} holds an array of shape {tuple(shape)} and dtype {dtype}, but "
+                f"{spec.title}'s {f.name!r} has shape {tuple(f.shape)} and dtype uint8: this is "
+                "not the official file (wrong file, or an incomplete copy). Replace it with the "
+                "official file."
+            )
+
     try:
-        array, digest = read_idx(path, hash_name=hash_name)
+        array, digest = read_idx(path, hash_name=hash_name, expected=expected)
+    except _WrongFile:
+        raise
     except DataIntegrityError as exc:
         if source == path:
             raise
         raise DataIntegrityError(f"{source}: {exc}") from exc
     if f.checksum is not None:
         check_digest(source, f"{spec.title} file {f.name!r} (decompressed)", f.checksum, digest)
-    if array.dtype != np.uint8 or array.shape != tuple(f.shape):
-        raise DataIntegrityError(
-            f"{source!r} holds an array of shape {array.shape} and dtype {array.dtype}, but "
-            f"{spec.title}'s {f.name!r} has shape {tuple(f.shape)} and dtype uint8: this is not "
-            "the official file (wrong file, or an incomplete copy). Replace it with the official "
-            "file."
-        )
     if array.ndim == 1 and array.size:
         lo, hi = spec.label_range
         if array.min() < lo or array.max() > hi:
@@ -358,7 +372,13 @@ def _download_idx(spec, f, data_dir):
 
 
 def _extract_from_archive(spec, f, zip_path, data_dir):
+    """Extract and verify one IDX member of the EMNIST zip into ``data_dir``; return its array.
+
+    A data folder that cannot be written (read-only, shared) still works: the member is then
+    extracted to a temporary folder, read, and not kept.
+    """
     member = spec.archive.member_dir + f.name + ".gz"
+    source = f"{zip_path}:{member}"
     try:
         with zipfile.ZipFile(zip_path) as zf:
             try:
@@ -368,18 +388,50 @@ def _extract_from_archive(spec, f, zip_path, data_dir):
                     f"{zip_path!r} has no member {member!r}: it is not NIST's EMNIST gzip.zip or "
                     "it is incomplete. Delete it and fetch it again."
                 ) from None
-            with zf.open(info) as source:
-                return copy_member_atomically(
-                    source,
-                    join(data_dir, f.name + ".gz"),
-                    verify=lambda tmp: load_verified_idx(
-                        tmp, f, spec, source=f"{zip_path}:{member}"
-                    ),
+            # gzip never grows data by more than a small header per 64 KiB block: a member
+            # declaring more than the IDX payload it should hold is not the official file and
+            # is not decompressed (a zip bomb stops here).
+            limit = _gzip_bound(f)
+            if info.file_size > limit:
+                raise DataIntegrityError(
+                    f"{source!r} declares {info.file_size} bytes, but {spec.title}'s "
+                    f"{f.name!r} compresses to at most {limit}: this is not NIST's EMNIST "
+                    "gzip.zip. Delete it and fetch it again."
                 )
-    except (zipfile.BadZipFile, EOFError) as exc:
+
+            def verify(tmp):
+                return load_verified_idx(tmp, f, spec, source=source)
+
+            try:
+                with zf.open(info) as stream:
+                    return copy_member_atomically(stream, join(data_dir, f.name + ".gz"), verify)
+            except OSError as exc:
+                if isinstance(exc, DataIntegrityError) or not _cannot_write(exc):
+                    raise
+                logger.info(
+                    "%s is not writable (%s): reading %s without keeping it", data_dir, exc, member
+                )
+            with tempfile.TemporaryDirectory() as scratch, zf.open(info) as stream:
+                return copy_member_atomically(stream, join(scratch, f.name + ".gz"), verify)
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise DataIntegrityError(
-            f"{zip_path!r} is not a readable zip archive ({exc}): delete it and fetch it again."
+            f"{zip_path!r} is not a readable zip archive ({type(exc).__name__}: {exc}): delete "
+            "it and fetch it again."
         ) from exc
+
+
+def _gzip_bound(f):
+    """Most bytes a gzip of the IDX file ``f`` can take (stored blocks, header and trailer)."""
+    raw = 4 + 4 * len(f.shape) + int(np.prod(f.shape, dtype=np.int64))
+    return raw + 5 * (raw // 16384 + 1) + 1024
+
+
+def _cannot_write(exc):
+    return isinstance(exc, (PermissionError, NotADirectoryError)) or exc.errno in (
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+    )
 
 
 def fetch_idx_dataset(name, *, data_home, download_if_missing, subset):

@@ -64,8 +64,12 @@ def _read_exact(stream, buffer):
     return n
 
 
-def read_idx(path, *, hash_name=None):
+def read_idx(path, *, hash_name=None, expected=None):
     """Read an IDX file; optionally hash its decompressed bytes (header and payload).
+
+    ``expected`` is an optional callable ``(shape, dtype) -> None`` that may raise: it sees the
+    header before a single payload byte is decompressed or allocated, so a crafted header cannot
+    make a small file allocate gigabytes (a decompression bomb).
 
     Returns ``(array, hexdigest or None)``; ``array`` is native-endian, C-contiguous, writable.
     """
@@ -73,7 +77,7 @@ def read_idx(path, *, hash_name=None):
     stream, raw = _open_maybe_gzip(path)
     hasher = hashlib.new(hash_name) if hash_name else None
     try:
-        array = _parse(stream, path, hasher)
+        array = _parse(stream, path, hasher, expected, raw)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise DataIntegrityError(
             f"{path!r} is not a valid gzip stream ({type(exc).__name__}: {exc}); the file is "
@@ -86,7 +90,12 @@ def read_idx(path, *, hash_name=None):
     return array, (hasher.hexdigest() if hasher else None)
 
 
-def _parse(stream, path, hasher):
+#: deflate cannot expand data more than about 1032-fold; a header promising more than this many
+#: bytes per compressed byte describes a file that cannot be there.
+_MAX_DEFLATE_RATIO = 1032
+
+
+def _parse(stream, path, hasher, expected=None, raw=None):
     magic = stream.read(4)
     if len(magic) < 4:
         raise DataIntegrityError(
@@ -117,8 +126,16 @@ def _parse(stream, path, hasher):
         hasher.update(dims_raw)
     n_bytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
     header = 4 + 4 * ndim
+    if expected is not None:
+        expected(shape, dtype.newbyteorder("="))
     if isinstance(stream, (gzip.GzipFile,)):
-        size_hint = None
+        compressed = os.fstat(raw.fileno()).st_size
+        if n_bytes > _MAX_DEFLATE_RATIO * compressed + 1024:
+            raise DataIntegrityError(
+                f"{path!r}: IDX header declares shape {shape} ({n_bytes} bytes), more than "
+                f"{compressed} compressed bytes can hold; the file is truncated or crafted."
+                f"{_FIX}"
+            )
     else:
         size_hint = os.fstat(stream.fileno()).st_size - header
         if size_hint != n_bytes:
