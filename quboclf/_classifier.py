@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _qubo
 from ._samplers import check_sampler, make_solver, seeds_from
-from ._store import DiskRows, rows
+from ._store import DiskRows, check_feature_chunk, rows
 from ._validation import unchanged_on_failure, validate_numeric
 
 __all__ = ["QUBOCNNClassifier"]
@@ -399,13 +399,7 @@ def _feature_store(features, X, y, batch_size, *, on_disk, folder):
     try:
         for sl in _batches(n, batch_size):
             Zb = features._partial_fit_raw(X[sl]) if streamed else features.transform(X[sl])
-            Zb = np.asarray(Zb)
-            if Zb.ndim != 2 or Zb.shape[0] != sl.stop - sl.start:
-                raise ValueError(
-                    f"the feature extractor {type(features).__name__} returned an array of "
-                    f"shape {Zb.shape} for {sl.stop - sl.start} rows; it must return one row "
-                    "of features per sample."
-                )
+            Zb = check_feature_chunk(features, Zb, sl.stop - sl.start)
             dtype = np.float32 if Zb.dtype == np.float32 else np.float64
             if store is None:
                 shape = (n, Zb.shape[1])

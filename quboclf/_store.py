@@ -12,7 +12,7 @@ import tempfile
 
 import numpy as np
 
-__all__ = ["DiskRows", "rows"]
+__all__ = ["DiskRows", "check_feature_chunk", "rows"]
 
 
 def _gib(n_bytes):
@@ -172,3 +172,48 @@ def rows(Z, key):
     if block.dtype != np.float32 and block.dtype != np.float64:
         block = block.astype(np.float64)
     return block
+
+
+def check_feature_chunk(features, Zb, n_rows):
+    """A feature extractor's output for ``n_rows`` rows as a 2-D array, or a clear error.
+
+    Refuses what the head cannot train on, in memory and on disk alike: sparse matrices (the
+    passes read dense chunks), anything but one row per sample, and zero columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from quboclf._store import check_feature_chunk
+    >>> check_feature_chunk(FunctionTransformer(), np.ones((2, 3)), 2).shape
+    (2, 3)
+    >>> check_feature_chunk(FunctionTransformer(), np.ones((2, 0)), 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: the feature extractor FunctionTransformer returned 0 features per sample; ...
+    """
+    name = type(features).__name__
+    if hasattr(Zb, "toarray") or hasattr(Zb, "tocsr"):  # scipy.sparse matrix or array
+        raise TypeError(
+            f"the feature extractor {name} returned a sparse {type(Zb).__name__} of shape "
+            f"{getattr(Zb, 'shape', None)}; the classifier needs dense features. Make it return "
+            "a dense array (e.g. sparse_output=False / sparse=False, or add "
+            "FunctionTransformer(lambda Z: Z.toarray(), accept_sparse=True) after it)."
+        )
+    Zb = np.asarray(Zb)
+    if Zb.ndim != 2 or Zb.shape[0] != n_rows:
+        raise ValueError(
+            f"the feature extractor {name} returned an array of shape {Zb.shape} for {n_rows} "
+            "rows; it must return one row of features per sample."
+        )
+    if Zb.shape[1] == 0:
+        raise ValueError(
+            f"the feature extractor {name} returned 0 features per sample; the classifier "
+            "needs at least one. Check its parameters (e.g. a selector that keeps no column)."
+        )
+    if Zb.dtype.kind not in "biuf":
+        raise TypeError(
+            f"the feature extractor {name} returned an array of dtype {Zb.dtype}; the "
+            "classifier needs numeric features."
+        )
+    return Zb

@@ -179,6 +179,30 @@ HUGE = (
 )
 
 
+def _no_columns(Z):
+    return Z[:, :0]
+
+
+def _sparse(Z):
+    import scipy.sparse
+
+    return scipy.sparse.csr_matrix(Z)
+
+
+def with_features(func, **params):
+    """A classifier whose features= is a FunctionTransformer applying ``func``."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    return lambda: clf(features=FunctionTransformer(func), **params)
+
+
+NO_FEATURES = r"feature extractor FunctionTransformer returned 0 features per sample"
+SPARSE = (
+    r"feature extractor FunctionTransformer returned a sparse csr_matrix of shape \(40, 4\); "
+    r"the classifier needs dense features"
+)
+
+
 def categorical(X):
     """``X`` as a DataFrame with one more column: a pandas categorical of strings."""
     pd = pytest.importorskip("pandas")
@@ -256,6 +280,12 @@ CLASSIFIER_ROWS = [
      Y, None, ValueError, MISSING_VARS),
     ("nan-energy", lambda: clf(sampler=OddSampler("nan"), sampler_params={}), X, Y, None,
      ValueError, NAN_ENERGY),
+    ("features-no-columns", with_features(_no_columns), X, Y, None, ValueError, NO_FEATURES),
+    ("features-no-columns-disk", with_features(_no_columns, feature_cache="disk"), X, Y, None,
+     ValueError, NO_FEATURES),
+    ("features-sparse", with_features(_sparse), X, Y, None, TypeError, SPARSE),
+    ("features-sparse-disk", with_features(_sparse, feature_cache="disk"), X, Y, None,
+     TypeError, SPARSE),
     ("huge", clf, X * 1e155, Y, None, ValueError, HUGE.format("QUBOCNNClassifier")),
     ("huge-images", lambda: clf(features=None), X16 * 1e155, Y[:30], None, ValueError,
      HUGE.format("QUBOCNNClassifier")),
