@@ -61,10 +61,36 @@ def _write_outputs(kind, args, records, summary, header, cells, plot):
     print("\nwrote " + ", ".join(written))
 
 
+def _study(run, *args, **kwargs):
+    """``run(*args, **kwargs)``, or on Ctrl-C the records finished so far (an empty run raises).
+
+    Returns ``(records, interrupted)``.
+    """
+    _bench._running["records"] = None  # never the records of an earlier study
+    try:
+        return run(*args, **kwargs), False
+    except KeyboardInterrupt:
+        records = _bench.finished_records()
+        if not records:
+            raise
+        print(file=sys.stderr)
+        _error(
+            f"interrupted (Ctrl-C); saving the {len(records)} results that finished, which "
+            "the table below shows."
+        )
+        return records, True
+
+
+def _done(interrupted):
+    # 130: the shell's status of a process ended by SIGINT
+    return 130 if interrupted else 0
+
+
 def _bench_classifier(args):
     _preflight(args)
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    records = _bench.classifier_study(
+    records, interrupted = _study(
+        _bench.classifier_study,
         args.dataset,
         args.bits,
         args.seeds,
@@ -85,13 +111,14 @@ def _bench_classifier(args):
     )
     header, cells = _bench.classifier_table(summary)
     _write_outputs("classifier", args, records, summary, header, cells, _bench.plot_classifier)
-    return 0
+    return _done(interrupted)
 
 
 def _bench_quantizer(args):
     _preflight(args)
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    records = _bench.quantizer_study(
+    records, interrupted = _study(
+        _bench.quantizer_study,
         args.dataset,
         args.bits,
         args.seeds,
@@ -114,7 +141,7 @@ def _bench_quantizer(args):
     )
     header, cells = _bench.quantizer_table(summary)
     _write_outputs("quantizer", args, records, summary, header, cells, _bench.plot_quantizer)
-    return 0
+    return _done(interrupted)
 
 
 def _version(name):
@@ -524,7 +551,8 @@ def main(argv=None):
     """Entry point of the ``quboclf`` command; returns the exit status.
 
     0: done; 1: the data, the output folder or the QPU access is missing or broken; 2: a bad
-    argument (argparse prints the usage; every value is checked before any work starts).
+    argument (argparse prints the usage; every value is checked before any work starts); 130:
+    interrupted by Ctrl-C (the results that finished are printed and saved).
     """
     try:
         args, unknown = _parser().parse_known_args(argv)
@@ -540,6 +568,11 @@ def main(argv=None):
         return exc.code
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        # Ctrl-C: no traceback; 130 is the shell's status of a process ended by SIGINT
+        print(file=sys.stderr)
+        _error("interrupted (Ctrl-C) before any result finished; nothing was saved.")
+        return 130
     except _Failure as exc:
         _error(str(exc))
         return 1

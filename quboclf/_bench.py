@@ -203,6 +203,22 @@ def _timed_fit(model, X, y):
 # --------------------------------------------------------------------------------------------
 
 
+# The records list of the study that runs (or ran last): the command line saves what finished
+# when the run is interrupted (Ctrl-C).
+_running = {"records": None}
+
+
+def _new_records():
+    records = []
+    _running["records"] = records
+    return records
+
+
+def finished_records():
+    """A copy of the records the current (or last) study has finished so far."""
+    return list(_running["records"] or [])
+
+
 def classifier_study(
     dataset="digits",
     bits=CLASSIFIER_BITS,
@@ -272,7 +288,7 @@ def classifier_study(
     bits, seeds = list(bits), list(seeds)
     warm_up()  # compile (or load) the numba kernels before anything is timed
     bar = _Progress(len(seeds) * (len(bits) + 3), f"classifier {dataset}", progress)
-    records = []
+    records = _new_records()
     try:
         for seed in seeds:
             bar.describe(f"seed {seed}: data")
@@ -473,7 +489,7 @@ def quantizer_study(
     warm_up()  # compile (or load) the numba kernels before anything is timed
     hidden, max_iter = _mlp_settings(dataset)
     bar = _Progress(len(seeds) * (1 + 2 * len(bits)), f"quantizer {dataset}", progress)
-    records = []
+    records = _new_records()
     try:
         for seed in seeds:
             bar.describe(f"seed {seed}: data")

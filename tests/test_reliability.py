@@ -947,3 +947,85 @@ def test_subsample_just_below_the_rows():
     assert set(y_tr) == set(range(10))
     again = load_split("digits", 0, subsample=1250)
     np.testing.assert_array_equal(again[0], X_tr)
+
+
+def _classifier_records():
+    common = {
+        "dataset": "digits", "seed": 0, "d": 600, "n_classes": 10, "n_train": 100,
+        "n_test": 100, "features_s": 0.1, "fit_s": 0.1, "n_iter": 3, "accuracy": 0.9,
+    }  # fmt: skip
+    return [
+        {**common, "model": model, "n_bits": k, "qubo_size": 601 * k}
+        for model, k in (("sgd", 0), ("logreg", 0), ("qubo", 2))
+    ]
+
+
+def test_command_line_ctrl_c_saves_what_finished(cli_env, monkeypatch, capsys):
+    """Ctrl-C halfway: exit 130, no traceback, the finished results printed and written."""
+    from quboclf import _bench
+    from quboclf.__main__ import main
+
+    def interrupted_study(*args, **kwargs):
+        records = _bench._new_records()
+        records.extend(_classifier_records())
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_bench, "classifier_study", interrupted_study)
+    out = cli_env / "out"
+    assert main(["bench", "classifier", "--bits", "2", "4", "--quiet", "--out", str(out)]) == 130
+    stdout, stderr = capsys.readouterr()
+    assert "Traceback" not in stderr
+    assert re.search(r"quboclf: error: interrupted \(Ctrl-C\); saving the 3 results that "
+                     r"finished", stderr), stderr  # fmt: skip
+    assert "QUBO head 2 bits" in stdout
+    assert (out / "classifier-digits.csv").read_text().count("\n") == 4  # header + 3 rows
+
+
+def test_command_line_ctrl_c_before_any_result(cli_env, monkeypatch, capsys):
+    from quboclf import _bench
+    from quboclf.__main__ import main
+
+    _bench._new_records().extend(_classifier_records())  # an earlier study's, not this one's
+
+    def interrupted_study(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_bench, "quantizer_study", interrupted_study)
+    out = cli_env / "out"
+    assert main(["bench", "quantizer", "--bits", "2", "--quiet", "--out", str(out)]) == 130
+    stdout, stderr = capsys.readouterr()
+    assert "Traceback" not in stderr and stdout == ""
+    assert stderr.strip().endswith(
+        "quboclf: error: interrupted (Ctrl-C) before any result finished; nothing was saved."
+    )
+    assert not out.exists()
+
+
+KERNEL_CTRL_C = """
+import os, signal, sys, threading
+import numpy as np
+from quboclf import RandomConvFeatures
+
+X = np.random.default_rng(0).random((6000, 28, 28))
+features = RandomConvFeatures(random_state=0).fit(X[:10])
+features.transform(X[:10])  # compiled
+# SIGINT from another thread while the nogil kernel runs: numba's dispatcher used to turn
+# the KeyboardInterrupt into "SystemError: ... returned a result with an exception set"
+threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+try:
+    for _ in range(50):
+        features.transform(X)
+    print("not interrupted")
+except BaseException as exc:
+    print(type(exc).__name__)
+"""
+
+
+def test_ctrl_c_during_the_convolution_is_a_keyboard_interrupt():
+    import subprocess
+
+    for _ in range(3):
+        proc = subprocess.run(
+            [sys.executable, "-c", KERNEL_CTRL_C], capture_output=True, text=True, timeout=300
+        )
+        assert proc.stdout.strip() == "KeyboardInterrupt", proc.stdout + proc.stderr
