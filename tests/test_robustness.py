@@ -561,3 +561,46 @@ def test_fit_in_one_process_predict_in_another(tmp_path):
     np.testing.assert_array_equal(
         clf.decision_function(X), np.load(tmp_path / "fit_clf_decision.npy")
     )
+
+
+_BLAS_SCRIPT = """
+import json, warnings
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.neural_network import MLPClassifier
+from threadpoolctl import threadpool_info
+from quboclf import QUBOCNNClassifier, QUBOQuantizer
+
+warnings.simplefilter("ignore")
+X, y = load_digits(return_X_y=True)
+X, y = X[:500] / 16.0, y[:500]
+# default features: d = 600, large enough for OpenBLAS to split products over threads
+clf = QUBOCNNClassifier(n_bits=8, max_iter=4, random_state=0).fit(X, y)
+mlp = MLPClassifier(hidden_layer_sizes=(64,), max_iter=30, random_state=0)
+quant = QUBOQuantizer(mlp, n_bits=4, sampler_params={"num_sweeps": 50}, random_state=0).fit(X, y)
+print(json.dumps({
+    "threads": [info["num_threads"] for info in threadpool_info()
+                if info["user_api"] == "blas"],
+    "coef": clf.coef_.tobytes().hex(),
+    "intercept": clf.intercept_.tobytes().hex(),
+    "weight_range": clf.weight_range_.tobytes().hex(),
+    "predict": clf.predict(X).tobytes().hex(),
+    "layers": [(layer.weight_int.tobytes().hex(), float(layer.weight_scale))
+               for layer in quant.layers_],
+    "quant_predict": quant.predict(X).tobytes().hex(),
+}))
+"""
+
+
+def test_same_model_any_blas_thread_count(tmp_path):
+    """OPENBLAS_NUM_THREADS=1 and =2 give bit-identical models and predictions."""
+    outs = {}
+    for n in (1, 2):
+        env = {f"{lib}_NUM_THREADS": str(n) for lib in ("OPENBLAS", "OMP", "MKL")}
+        env["NUMBA_NUM_THREADS"] = "1"
+        outs[n] = _last_json(_run(_BLAS_SCRIPT, env, cwd=tmp_path))
+    # the setting took effect (numpy and scipy may each load their own OpenBLAS)
+    assert set(outs[1]["threads"]) == {1} and set(outs[2]["threads"]) == {2}
+    for key in outs[1]:
+        if key != "threads":
+            assert outs[1][key] == outs[2][key], key
