@@ -122,7 +122,7 @@ def largest_safe_value(n_samples):
     --------
     >>> from quboclf._validation import largest_safe_value
     >>> f"{largest_safe_value(1000):.2g}"
-    '1.3e+150'
+    '4.2e+150'
     """
     return float(np.sqrt(np.finfo(np.float64).max / (max(int(n_samples), 1) * _HEADROOM)))
 

@@ -344,6 +344,25 @@ def test_installed_package_caches_in_the_user_cache(tmp_path):
     assert not (site / "quboclf").exists()
 
 
+def test_installed_package_removes_numba_files_of_older_versions(tmp_path):
+    """Files an older quboclf's numba cache left in site-packages are deleted at import."""
+    site, copy = _installed_copy(tmp_path)
+    pycache = copy / "_kernels" / "__pycache__"
+    pycache.mkdir()
+    old = [pycache / "_conv.conv_pool-49.py311.nbi", pycache / "_conv.conv_pool-49.py311.1.nbc"]
+    for path in old:
+        path.write_bytes(b"old cache")
+    (pycache / "_conv.cpython-311.pyc").write_bytes(b"bytecode: pip removes it itself")
+    env = {
+        "PYTHONPATH": str(site),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "XDG_CACHE_HOME": str(tmp_path / "xdg"),
+        "HOME": str(tmp_path / "home"),
+    }
+    _run("import quboclf", env, cwd=tmp_path)
+    assert sorted(p.name for p in pycache.iterdir()) == ["_conv.cpython-311.pyc"]
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="the user cache folder follows XDG on Linux")
 def test_installed_package_never_caches_in_tree(tmp_path):
     """No usable user cache: an installed copy compiles in memory rather than write in-tree."""

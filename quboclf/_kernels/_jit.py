@@ -65,6 +65,27 @@ def _installed(py_file):
     return bool(_INSTALL_DIRS & set(parts))
 
 
+def _remove_in_tree_cache():
+    """Delete numba files an older quboclf wrote into this installed package (best effort).
+
+    They kept ``pip uninstall`` from removing the ``quboclf`` folder; removing them at import
+    lets an upgraded install be uninstalled cleanly.
+    """
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
+    if not _installed(folder):
+        return
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if name.endswith((".nbi", ".nbc")):
+            try:
+                os.remove(os.path.join(folder, name))
+            except OSError:
+                pass
+
+
 class _UserCacheLocator(UserWideCacheLocator):
     """numba's user-wide locator, in quboclf's own folder of the user cache."""
 
@@ -205,3 +226,5 @@ def jit(*args, **kwargs):
         raise TypeError("use @jit or @jit(**numba_options); explicit signatures are not supported")
     return decorate
 
+
+_remove_in_tree_cache()
