@@ -245,6 +245,42 @@ class CarryAnnealingSampler(dimod.Sampler, dimod.Initialized):
         values = 2 * levels - 1 if bqm.vartype is dimod.SPIN else levels
         return dimod.SampleSet.from_samples_bqm((values, labels), bqm, info=info)
 
+    def sample_ising(self, h, J, **parameters):
+        """Anneal the Ising model ``E(s) = Σ h_i s_i + Σ J_ij s_i s_j`` (dimod's mixin).
+
+        Parameters
+        ----------
+        h : dict or list
+            Linear biases.
+        J : dict
+            Quadratic biases, ``{(u, v): bias}``.
+        **parameters
+            Keyword arguments of :meth:`sample`.
+
+        Returns
+        -------
+        sampleset : dimod.SampleSet
+            SPIN samples with their energies.
+        """
+        return super().sample_ising(h, J, **parameters)
+
+    def sample_qubo(self, Q, **parameters):
+        """Anneal the QUBO ``E(x) = Σ Q_uv x_u x_v`` (dimod's mixin).
+
+        Parameters
+        ----------
+        Q : dict
+            Coefficients ``{(u, v): bias}``; ``(u, u)`` entries are the linear ones.
+        **parameters
+            Keyword arguments of :meth:`sample`.
+
+        Returns
+        -------
+        sampleset : dimod.SampleSet
+            BINARY samples with their energies.
+        """
+        return super().sample_qubo(Q, **parameters)
+
     def sample_qm(
         self,
         qm,
@@ -275,7 +311,7 @@ class CarryAnnealingSampler(dimod.Sampler, dimod.Initialized):
             ``n_bits`` is the number of bits of the widest variable range.
         beta_range : (float, float), default=None
             ``(hot, cold)`` inverse temperatures; ``None`` derives them from the model's
-            curvature (:func:`quboclf._anneal.default_beta_range` of the problem).
+            curvature (the annealer's default schedule for the problem's curvature).
         moves : {"carry", "flip"}, default="carry"
             ``"carry"``: add ``±2**k`` to a variable, carries included; ``"flip"``: flip one bit
             of its offset binary representation, as a QUBO sampler would.
