@@ -182,7 +182,7 @@ def test_ocean_composite_and_estimator_accept_it():
         n_bits=2,
         max_iter=2,
         sampler=CarryAnnealingSampler(),
-        sampler_params={"num_reads": 2},
+        sampler_params={"num_reads": 2, "warm_start": True},
         random_state=0,
     )
     clf.fit(X, y)
