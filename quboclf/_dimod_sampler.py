@@ -23,7 +23,6 @@ import numpy as np
 
 from ._anneal import DEFAULT_NUM_SWEEPS, POLISH_PASSES, anneal, default_beta_range
 from ._qubo import MAX_BITS, QuadraticProblem
-from ._samplers import _ising_beta_range
 
 __all__ = ["CarryAnnealingSampler"]
 
@@ -238,6 +237,8 @@ class CarryAnnealingSampler(dimod.Sampler, dimod.Initialized):
         if bqm.vartype is dimod.SPIN:
             starts = (starts + 1) // 2
         if beta_range is None and labels:
+            from ._samplers import _ising_beta_range  # the rule "sa-dimod" uses too
+
             beta_range = tuple(_ising_beta_range(bqm))
         levels, info = self._anneal(
             _bqm_problem(bqm, labels), starts, num_sweeps, beta_range, moves, polish, seed
