@@ -6,7 +6,7 @@ The precision study behind ``quboclf bench classifier``
 ``quboclf bench classifier`` reproduces the study of arXiv 2603.02958: the QUBO-trained head at
 several bit precisions against ``SGDClassifier(loss="log_loss")`` and ``LogisticRegression()``,
 all on the same random convolution features, repeated over seeds. This example calls the
-functions the command line runs (in :mod:`quboclf._bench`) on a small configuration, so that it
+functions the command line runs (in :mod:`quboclf.studies`) on a small configuration, so that it
 builds in seconds; the full tables are on :doc:`/reproducing`. The command line equivalent is::
 
     quboclf bench classifier --dataset digits --bits 2 4 8 --seeds 0 --max-iter 20
@@ -17,7 +17,7 @@ builds in seconds; the full tables are on :doc:`/reproducing`. The command line 
 # -------------
 # Each seed draws its own stratified 70/30 split of digits and its own random filters; every
 # head of that seed sees the same features. One record per (seed, model) comes back.
-from quboclf._bench import (
+from quboclf.studies import (
     classifier_study,
     classifier_table,
     format_table,

@@ -6,18 +6,23 @@ Every training or rounding problem is posed as a QUBO and solved by simulated an
 
 from . import datasets
 from ._classifier import QUBOCNNClassifier
+from ._dimod_sampler import CarryAnnealingSampler
 from ._features import RandomConvFeatures
-from ._quantizer import QUBOQuantizer
+from ._kernels import warm_up
+from ._quantizer import QuantizedLayer, QUBOQuantizer
 from ._samplers import SAMPLER_NAMES, QPUAccessError
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "SAMPLER_NAMES",
+    "CarryAnnealingSampler",
     "QPUAccessError",
     "QUBOCNNClassifier",
     "QUBOQuantizer",
+    "QuantizedLayer",
     "RandomConvFeatures",
     "__version__",
     "datasets",
+    "warm_up",
 ]

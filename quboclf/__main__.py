@@ -5,10 +5,15 @@ arguments, prints tables and writes files.
 """
 
 import argparse
+import datetime
+import glob
+import json
 import os
 import platform
 import sys
 import tempfile
+import threading
+import time
 
 from . import _bench, _qubo, _samplers
 from .datasets import DataIntegrityError
@@ -43,6 +48,10 @@ def _write_outputs(kind, args, records, summary, header, cells, plot):
         with open(f"{stem}.md", "w") as fh:
             fh.write(f"### {title}\n\n{_bench.to_markdown(header, cells)}\n")
         written.append(f"{stem}.md")
+        with open(f"{stem}-run.json", "w") as fh:
+            json.dump(_run_record(args), fh, indent=2, default=str)
+            fh.write("\n")
+        written.append(f"{stem}-run.json")
         try:
             plot(summary, f"{stem}.png", title=title)
             written.append(f"{stem}.png")
@@ -86,9 +95,143 @@ def _done(interrupted):
     return 130 if interrupted else 0
 
 
+def _log_line(line):
+    # through tqdm so that a line printed while a progress bar is shown does not break the bar
+    from tqdm.auto import tqdm
+
+    tqdm.write(line, file=sys.stderr)
+
+
+def _kernel_dispatchers():
+    from importlib import import_module
+
+    from numba.core.dispatcher import Dispatcher
+
+    for name in ("_conv", "_assembly", "_anneal"):
+        module = import_module(f"quboclf._kernels.{name}")
+        for obj in vars(module).values():
+            if isinstance(obj, Dispatcher):
+                yield obj
+
+
+def _cache_is_cold():
+    """True if some kernel has no index in numba's on-disk cache (it will be compiled)."""
+    try:
+        for dispatcher in _kernel_dispatchers():
+            folder = dispatcher.stats.cache_path
+            module = dispatcher.py_func.__module__.rsplit(".", 1)[-1]
+            pattern = f"{module}.{dispatcher.py_func.__qualname__}-*.nbi"
+            if folder is None or not glob.glob(os.path.join(folder, pattern)):
+                return True
+    except Exception:  # an unusual numba layout: fall back to the timer below
+        return False
+    return False
+
+
+def _warm_up(quiet):
+    """Compile (or load) the kernels before the study, saying so when that takes a while."""
+    from . import warm_up
+
+    message = "quboclf: compiling kernels (first run only; they are cached afterwards)..."
+    if quiet:
+        warm_up()
+        return
+    if _cache_is_cold():
+        print(message, file=sys.stderr, flush=True)
+        warm_up()
+        return
+    # a stale cache (new numba, edited source) also recompiles: say so if loading is slow
+    done = threading.Event()
+
+    def notice():
+        if not done.wait(5.0):
+            print(message, file=sys.stderr, flush=True)
+
+    watcher = threading.Thread(target=notice, daemon=True)
+    watcher.start()
+    try:
+        warm_up()
+    finally:
+        done.set()
+        watcher.join()
+
+
+def _thread_facts():
+    """Thread settings in force: numba's, and every BLAS/OpenMP pool threadpoolctl finds."""
+    import numba
+    from threadpoolctl import threadpool_info
+
+    return {
+        "numba": numba.get_num_threads(),
+        "numba_max": int(numba.config.NUMBA_NUM_THREADS),
+        "numba_threading_layer": numba.config.THREADING_LAYER,
+        "threadpools": [
+            {k: pool.get(k) for k in ("user_api", "internal_api", "num_threads", "version")}
+            for pool in threadpool_info()
+        ],
+        "environment": {
+            k: os.environ[k]
+            for k in (
+                "OMP_NUM_THREADS",
+                "OPENBLAS_NUM_THREADS",
+                "MKL_NUM_THREADS",
+                "NUMBA_NUM_THREADS",
+            )
+            if k in os.environ
+        },
+    }
+
+
+_RUN_PACKAGES = (
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "numba",
+    "dimod",
+    "dwave-samplers",
+    "dwave-system",
+    "threadpoolctl",
+    "tqdm",
+)
+
+
+def _run_record(args):
+    """What ``<study>-<dataset>-run.json`` holds: enough to rerun and to compare runs."""
+    import quboclf
+
+    try:
+        cpus_usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus_usable = os.cpu_count()
+    internal = ("func", "command_parser", "started", "argv")
+    arguments = {k: v for k, v in vars(args).items() if k not in internal}
+    return {
+        "command": ["quboclf", *sys.argv[1:]] if args.argv is None else ["quboclf", *args.argv],
+        "arguments": arguments,
+        "seeds": list(args.seeds),
+        "started_utc": args.started["utc"],
+        "wall_time_s": round(time.perf_counter() - args.started["clock"], 3),
+        "versions": {
+            "quboclf": quboclf.__version__,
+            "python": platform.python_version(),
+            **{name: _version(name) for name in _RUN_PACKAGES},
+        },
+        "threads": {"requested": args.threads, **_thread_facts()},
+        "machine": {
+            "platform": platform.platform(),
+            "machine": platform.machine(),
+            "processor": platform.processor(),
+            "python_implementation": platform.python_implementation(),
+            "cpu_count": os.cpu_count(),
+            "cpus_usable": cpus_usable,
+        },
+    }
+
+
 def _bench_classifier(args):
     _preflight(args)
-    log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    log = None if args.quiet else _log_line
+    _warm_up(args.quiet)
     records, interrupted = _study(
         _bench.classifier_study,
         args.dataset,
@@ -116,7 +259,8 @@ def _bench_classifier(args):
 
 def _bench_quantizer(args):
     _preflight(args)
-    log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    log = None if args.quiet else _log_line
+    _warm_up(args.quiet)
     records, interrupted = _study(
         _bench.quantizer_study,
         args.dataset,
@@ -463,6 +607,14 @@ def _common(p, seeds):
         "--no-download", action="store_true", help="fail instead of downloading a missing data set"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-seed lines")
+    p.add_argument(
+        "--threads",
+        default=None,
+        metavar="N",
+        type=_integer("--threads", 1, fix="e.g. --threads 1, or leave it out"),
+        help="BLAS/OpenMP and numba threads for the run (default: leave them as they are); "
+        "recorded in the run's -run.json with the other settings",
+    )
 
 
 def _parser():
@@ -474,6 +626,13 @@ def _parser():
         description="Reproduce the studies of quboclf's two papers.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from . import __version__
+
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"quboclf {__version__} (Python {platform.python_version()})",
     )
     # The metavars make "required" errors list the choices instead of a bare "command".
     sub = parser.add_subparsers(dest="command", required=True, metavar="{bench,info}")
@@ -538,6 +697,41 @@ def _parser():
     return parser
 
 
+class _thread_limits:
+    """``--threads N``: BLAS/OpenMP pools (threadpoolctl) and numba's pool limited to N."""
+
+    def __init__(self, n):
+        self.n = n
+        self._limiter = None
+        self._numba_before = None
+
+    def __enter__(self):
+        if self.n is None:
+            return self
+        import numba
+        from threadpoolctl import threadpool_limits
+
+        most = int(numba.config.NUMBA_NUM_THREADS)
+        if self.n > most:
+            raise _Failure(
+                f"--threads {self.n} asks for more threads than numba's pool has ({most}, set by "
+                f"NUMBA_NUM_THREADS or the CPU count when the program started); use --threads "
+                f"{most} or less, or start with NUMBA_NUM_THREADS={self.n}"
+            )
+        self._numba_before = numba.get_num_threads()
+        numba.set_num_threads(self.n)
+        self._limiter = threadpool_limits(limits=self.n)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._limiter is not None:
+            import numba
+
+            self._limiter.restore_original_limits()
+            numba.set_num_threads(self._numba_before)
+        return False
+
+
 def _missing_data_hint(args):
     if args.no_download:
         return (
@@ -566,8 +760,14 @@ def main(argv=None):
             )
     except SystemExit as exc:  # argparse has printed the usage and the error (or --help)
         return exc.code
+    args.argv = None if argv is None else list(argv)
+    args.started = {
+        "utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "clock": time.perf_counter(),
+    }
     try:
-        return args.func(args)
+        with _thread_limits(getattr(args, "threads", None)):
+            return args.func(args)
     except KeyboardInterrupt:
         # Ctrl-C: no traceback; 130 is the shell's status of a process ended by SIGINT
         print(file=sys.stderr)

@@ -93,7 +93,8 @@ def test_missing_matplotlib_still_writes_tables(tmp_path, capsys, monkeypatch):
     _, stderr = capsys.readouterr()
     assert "matplotlib is not installed" in stderr and "quboclf[plot]" in stderr
     assert sorted(os.listdir(out)) == [
-        "classifier-digits-summary.csv", "classifier-digits.csv", "classifier-digits.md"]
+        "classifier-digits-run.json", "classifier-digits-summary.csv", "classifier-digits.csv",
+        "classifier-digits.md"]
 
 
 @pytest.mark.parametrize("extra", [[], ["--no-download"]])

@@ -5,12 +5,21 @@ Every kernel has a pure-NumPy reference (in the module that uses it) that the te
 
 
 def warm_up():
-    """Compile every kernel once (or load it from numba's cache) on tiny inputs.
+    """Compile every numba kernel once, or load it from numba's on-disk cache.
 
-    Each kernel module defines ``warm_up()`` that calls its kernels on tiny arrays.
+    The first fit in a new installation compiles quboclf's kernels, which takes up to a minute;
+    later processes load them from the cache in well under a second. Call this ahead of time
+    (e.g. before timing fits, or in a container build) to pay that cost where you choose. Safe
+    to call repeatedly: once the kernels are compiled in the process it returns at once.
+
+    Examples
+    --------
+    >>> import quboclf
+    >>> quboclf.warm_up()
     """
     from importlib import import_module
 
+    # Each kernel module defines warm_up(), which calls its kernels on tiny arrays.
     for name in ("_conv", "_assembly", "_anneal"):
         try:
             module = import_module(f"{__name__}.{name}")
