@@ -52,8 +52,10 @@ GRIDS = ("midrise", "integer")
 
 #: Candidate clipping ratios of the scale search (fraction of the largest magnitude).
 SCALE_RATIOS = np.unique(np.concatenate([np.geomspace(0.01, 1.0, 40), np.linspace(0.8, 1.0, 11)]))
-#: Rows of the subsample on which scales are searched and curvature blocks are built.
+#: Rows of the subsample on which the scales are searched.
 SUBSAMPLE_ROWS = 4096
+#: Rows (the first of that subsample) from which the curvature blocks are built.
+CURVATURE_ROWS = 2048
 
 # Trust factor of the local model: curvature lam * H_c; halves after a kept step, doubles
 # after a rejected one; a class whose step is rejected at _LAM_MAX rests until another moves.

@@ -34,10 +34,10 @@ def feature_store(features, X, y, batch_size, *, on_disk, folder):
     """Fit ``features`` and return the training features, computed a chunk at a time.
 
     Returns ``X`` itself for ``features=None`` (passthrough: the passes read ``X``'s chunks);
-    otherwise an ``(n, d)`` array, or a :class:`~quboclf._store.DiskRows` (``on_disk``) that the
-    caller closes. :class:`~quboclf.RandomConvFeatures` is fitted in the same pass that computes
-    the features (``_partial_fit_raw``), then standardised in place; any other transformer is
-    fitted on all of ``X`` and transforms it chunk by chunk.
+    otherwise an ``(n, d)`` float32 array, or a :class:`~quboclf._store.DiskRows`
+    (``on_disk``) that the caller closes. :class:`~quboclf.RandomConvFeatures` is fitted in the
+    same pass that computes the features (``_partial_fit_raw``), then standardised in place; any
+    other transformer is fitted on all of ``X`` and transforms it chunk by chunk.
     """
     if features is None:
         return X
@@ -58,7 +58,9 @@ def feature_store(features, X, y, batch_size, *, on_disk, folder):
                     f"shape {Zb.shape} for {sl.stop - sl.start} rows; it must return one row "
                     "of features per sample."
                 )
-            dtype = np.float32 if Zb.dtype == np.float32 else np.float64
+            # float32 whatever the extractor computes in: every pass is memory-bound, and a
+            # linear head needs no more precision than that
+            dtype = np.float32
             if store is None:
                 shape = (n, Zb.shape[1])
                 store = DiskRows(shape, dtype, folder) if on_disk else np.empty(shape, dtype)

@@ -320,7 +320,8 @@ def test_loss_never_increases_and_weights_lie_on_the_grid(
     y_idx = np.searchsorted(clf.classes_, y)
     reg = np.r_[np.full(X.shape[1], clf.alpha), 0.0]
     W = np.vstack([clf.coef_.T, clf.intercept_])
-    assert _loss_grad(Z, y_idx, W, reg, None)[0] == pytest.approx(curve[-1], rel=1e-10)
+    # (the fit reads float32 copies of float64 features)
+    assert _loss_grad(Z, y_idx, W, reg, None)[0] == pytest.approx(curve[-1], rel=1e-5)
 
 
 @pytest.mark.parametrize("n_bits", [1, 2, 3, 4])
