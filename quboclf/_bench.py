@@ -340,6 +340,31 @@ def classifier_study(
                 )
                 for k in bits
             ]
+            for name, k, model in models:
+                bar.describe(f"seed {seed}: {name}" + (f" {k} bits" if k else ""))
+                fit_s = _timed_fit(model, Z_tr, y_tr)
+                records.append(
+                    {
+                        **common,
+                        "model": name,
+                        "n_bits": k,
+                        "accuracy": float(model.score(Z_te, y_te)),
+                        "objective": objective(weights(model)),
+                        "fit_s": fit_s,
+                        "n_iter": int(np.max(model.n_iter_)),
+                        # the biases are eliminated from the QUBOs (bias_bits != n_bits)
+                        "qubo_size": d * k if name == "qubo" else 0,
+                    }
+                )
+                bar.step()
+                if log is not None:
+                    r = records[-1]
+                    log(
+                        f"{dataset} seed {seed} (d={d}) {name}"
+                        + (f" {k} bits" if k else "")
+                        + f": accuracy {r['accuracy']:.4f}, objective {r['objective']:.4f}, "
+                        f"fit {fit_s:.2f} s, {r['n_iter']} iterations"
+                    )
             # the rounded baseline's float fit: C matched to alpha, converged
             matched = LogisticRegression(C=1.0 / (alpha * len(y_tr)), max_iter=10_000, tol=1e-6)
             _timed_fit(matched, Z_tr, y_idx)
@@ -372,31 +397,6 @@ def classifier_study(
                         "qubo_size": 0,
                     }
                 )
-            for name, k, model in models:
-                bar.describe(f"seed {seed}: {name}" + (f" {k} bits" if k else ""))
-                fit_s = _timed_fit(model, Z_tr, y_tr)
-                records.append(
-                    {
-                        **common,
-                        "model": name,
-                        "n_bits": k,
-                        "accuracy": float(model.score(Z_te, y_te)),
-                        "objective": objective(weights(model)),
-                        "fit_s": fit_s,
-                        "n_iter": int(np.max(model.n_iter_)),
-                        # the biases are eliminated from the QUBOs (bias_bits != n_bits)
-                        "qubo_size": d * k if name == "qubo" else 0,
-                    }
-                )
-                bar.step()
-                if log is not None:
-                    r = records[-1]
-                    log(
-                        f"{dataset} seed {seed} (d={d}) {name}"
-                        + (f" {k} bits" if k else "")
-                        + f": accuracy {r['accuracy']:.4f}, objective {r['objective']:.4f}, "
-                        f"fit {fit_s:.2f} s, {r['n_iter']} iterations"
-                    )
     finally:
         bar.close()
     return records
