@@ -112,7 +112,7 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         weight-independent curvature), from ``m ≤ 2048`` sampled rows.
     start_max_iter : int, default=200
         L-BFGS iterations of the continuous fit.
-    start_tol : float, default=1e-4
+    start_tol : float, default=1e-6
         Gradient tolerance of the continuous fit (as ``LogisticRegression(tol=...)``).
     sampler : str or dimod.Sampler, default="sa"
         What solves the QUBOs: ``"sa"`` (structured simulated annealing with carry moves),
@@ -248,7 +248,7 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         init="auto",
         curvature="gauss-newton",
         start_max_iter=200,
-        start_tol=1e-4,
+        start_tol=1e-6,
         sampler="sa",
         sampler_params=None,
         batch_size=8192,
