@@ -556,24 +556,16 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                 stacklevel=3,
             )
         coef = W[:-1]
-        if not np.any(coef):
+        # (no weight is ever zero on the mid-rise grid; a degenerate head shows as one class)
+        S = Z_sub @ coef.astype(Z_sub.dtype) + W[-1]
+        predicted = (S[:, 0] > 0).astype(int) if k == 1 else np.argmax(S, axis=1)
+        if np.unique(predicted).size == 1 and np.unique(y_sub).size > 1:
             warnings.warn(
-                "QUBOCNNClassifier fitted all-zero coefficients: the grid is too coarse for "
-                "these features (try a larger weight_range or more n_bits).",
+                "QUBOCNNClassifier predicts a single class on the training data; the head is "
+                "degenerate (try more n_bits, a smaller alpha or another weight_range).",
                 UserWarning,
                 stacklevel=3,
             )
-        else:
-            # which classes the head can predict at all on the training rows
-            S = Z_sub @ coef.astype(Z_sub.dtype) + W[-1]
-            predicted = (S[:, 0] > 0).astype(int) if k == 1 else np.argmax(S, axis=1)
-            if np.unique(predicted).size == 1 and np.unique(y_sub).size > 1:
-                warnings.warn(
-                    "QUBOCNNClassifier predicts a single class on the training data; the "
-                    "head is degenerate (try more n_bits, a smaller alpha or init='auto').",
-                    UserWarning,
-                    stacklevel=3,
-                )
         levels = grid.levels(W)
         qmin, qmax, _ = _head.grid_integers(self.n_bits)
         _, bmax, _ = _head.grid_integers(grid.bias_bits)

@@ -474,10 +474,19 @@ def test_multiclass_string_labels_and_records():
     assert info["timing"]["total"] >= info["timing"]["solves"] > 0
 
 
+def test_single_class_head_warns():
+    # pure noise features, 90 % of one class and a strong penalty: only the bias is left
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = (rng.random(200) < 0.1).astype(int) + (rng.random(200) < 0.05)
+    with pytest.warns(UserWarning, match="predicts a single class"):
+        _fast(n_bits=2, alpha=100.0).fit(X, y)
+
+
 def test_convergence_warning_and_early_stop():
     X, y = _data()
     with pytest.warns(ConvergenceWarning, match="max_iter=1"):
-        _fast(max_iter=1).fit(X, y)
+        _fast(max_iter=1, tol=0.0, n_bits=2).fit(X, y)
     clf = _fast(max_iter=500, tol=1e-2).fit(X, y)
     assert clf.n_iter_ < 500
 
