@@ -160,7 +160,7 @@ def run_split(name, seed, args, rows, studies):
                     **base,
                     "model": f"QUBO {init}",
                     "K": K,
-                    "objective": float(clf.loss_curve_[-1]),
+                    "objective": _objective(Z, y, np.vstack([clf.coef_.T, clf.intercept_])),
                     "accuracy": clf.score(Zt, yt),
                     "fit_s": t,
                     "status": info["status"],
@@ -232,7 +232,7 @@ def study_rows(Z, y, Zt, yt, W_lr, tag, args, out):
                     "data": tag,
                     "K": K,
                     "bias_bits": bb,
-                    "objective": float(clf.loss_curve_[-1]),
+                    "objective": _objective(Z, y, np.vstack([clf.coef_.T, clf.intercept_])),
                     "accuracy": clf.score(Zt, yt),
                 }
             )
