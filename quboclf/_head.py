@@ -534,13 +534,15 @@ def grid_descent(
     loss of all classes' steps together and of each alone: all are kept if that is best, else
     the improving ones together if that beats the best single one (one more pass), else the best
     single one. A rejected class's trust factor doubles (its next step is shorter); a kept one's
-    halves. ``W`` may start off the grid (``init="zeros"``): then the first kept step puts it on.
+    halves. ``W`` may start off the grid (``init="zeros"``): the first step, at the best of
+    :data:`_FIRST_TRUST`, is then taken whatever it costs and the curve starts after it.
 
-    Returns ``W, curve, n_iter, status, info``: ``status`` is ``"converged"`` (a sweep of all
-    classes lowered the loss by less than ``tol`` times its value), ``"stuck"`` (no class's
-    QUBO step lowers the loss at any trust factor: a local minimum of the moves) or
-    ``"max_iter"``; ``info`` holds per-sweep records and timings (``curvature_s``,
-    ``solve_s``, ``passes_s``).
+    Returns ``W, curve, n_iter, status, info``: ``status`` is ``"converged"`` (a sweep that moved
+    every class, or the last ``_WINDOW`` sweeps, lowered the loss by less than ``tol`` times its
+    value per sweep), ``"stuck"`` (no class's QUBO step lowers the loss at any trust factor: a
+    local minimum of the moves) or ``"max_iter"``; ``info`` holds per-sweep records and timings
+    (``curvature_s``, ``solve_s``, ``passes_s``), ``n_blocks``, ``n_first`` and, for an
+    off-grid start, ``zero_loss``.
     """
     k = W.shape[1]
     with_bias = grid.bias_bits == grid.n_bits
