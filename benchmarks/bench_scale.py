@@ -286,10 +286,11 @@ def main(argv=None):
     lines = [header, "|" + "---|" * 11]
     for r in runs:
         t = r["timing"]
+        passes = t["passes"] + t["start"] + t["scales"] + t["curvature"]
         lines.append(
             f"| {r['label']} | {r['n']:,} | {r['x_gb']:.2f} | {r['fit_s']:.1f} | "
             f"{r['fit_s'] * 60000 / r['n']:.1f} | "
-            f"{t['features']:.1f} / {t['passes'] + t['gram'] + t['weight_range']:.1f} / "
+            f"{t['features']:.1f} / {passes:.1f} / "
             f"{t['solves']:.1f} | {r['n_iter']} | "
             f"{r['baseline_anon_mib']:.0f} / {r['peak_anon_mib']:.0f} | "
             f"{r['vm_hwm_mib']:.0f} | {_fmt(r['limit_mib'], '.0f')} / "

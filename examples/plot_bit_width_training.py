@@ -4,8 +4,10 @@ Training loss and weights at each bit width
 ===========================================
 
 How :class:`~quboclf.QUBOCNNClassifier` trains at different bit widths ``n_bits``: the training
-loss per majorise-minimise iteration (never increasing, at every width) and the histogram of the
-weights it ends with, which all lie on a grid of ``2**n_bits`` levels per feature.
+objective per QUBO sweep (never increasing, at every width), from the best rounding of a
+continuous fit (``init="auto"``) and from zero weights (``init="zeros"``, the paper's setting),
+and the histogram of the K-bit codes it ends with: every row of ``coef_`` holds at most
+``2**n_bits`` values ``s_c q``, ``q`` odd in ``[−(2**n_bits − 1), 2**n_bits − 1]``.
 """
 
 # %%
@@ -21,50 +23,57 @@ from sklearn.model_selection import train_test_split
 
 from quboclf import QUBOCNNClassifier, RandomConvFeatures
 
-warnings.filterwarnings("ignore", category=ConvergenceWarning)  # max_iter is kept short
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
 features = RandomConvFeatures(n_filters=12, random_state=0).fit(X_train)
 Z_train, Z_test = features.transform(X_train), features.transform(X_test)
 
-bits = [2, 3, 4, 8]
+bits = [1, 2, 3, 4, 8]
 heads = {}
 for n_bits in bits:
-    heads[n_bits] = QUBOCNNClassifier(
-        features="passthrough", n_bits=n_bits, max_iter=20, random_state=0
-    ).fit(Z_train, y_train)
-    print(f"{n_bits:2d} bits: test accuracy {heads[n_bits].score(Z_test, y_test):.3f}, "
-          f"final training loss {heads[n_bits].loss_curve_[-1]:.4f}")
+    for init in ("auto", "zeros"):
+        heads[n_bits, init] = clf = QUBOCNNClassifier(
+            features="passthrough", n_bits=n_bits, init=init, random_state=0
+        ).fit(Z_train, y_train)
+        print(
+            f"{n_bits:2d} bits, init={init!r:7}: test accuracy {clf.score(Z_test, y_test):.3f}, "
+            f"training objective {clf.loss_curve_[0]:.4f} -> {clf.loss_curve_[-1]:.4f} in "
+            f"{clf.n_iter_} sweeps ({clf.solver_info_['status']})"
+        )
 
 # %%
-# Training loss
-# -------------
-# ``loss_curve_`` holds the loss before the first iteration and after each one. Coarser grids
-# stop higher: the best 2-bit weights cannot fit the training set as well as 8-bit ones.
-fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
-for n_bits, clf in heads.items():
-    ax.plot(clf.loss_curve_, marker=".", label=f"{n_bits} bits")
-ax.set_xlabel("iteration")
-ax.set_ylabel("training loss (cross-entropy)")
-ax.set_yscale("log")
-ax.legend()
-ax.grid(alpha=0.3)
+# Training objective
+# ------------------
+# ``loss_curve_`` holds the objective of the start and after each sweep. With ``init="auto"``
+# the start is the continuous fit rounded to the grid with the best scales (its objective is
+# ``solver_info_["rounded_loss"]``), and the QUBO sweeps lower it further, most at few bits,
+# where rounding loses most. With ``init="zeros"`` the curve starts after the first QUBO step
+# from zero weights.
+fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained", sharey=True)
+for ax, init in zip(axes, ("auto", "zeros")):
+    for n_bits in bits:
+        ax.plot(heads[n_bits, init].loss_curve_, marker=".", label=f"{n_bits} bits")
+    ax.set_title(f"init={init!r}")
+    ax.set_xlabel("QUBO sweep")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+axes[0].set_ylabel("training objective")
+axes[0].legend()
 
 # %%
-# Weight histograms
-# -----------------
-# The weights of one feature take at most ``2**n_bits`` values, ``Δ_j (m − 2**(n_bits − 1))``.
-# Dividing each weight by its feature's step ``Δ_j = R_j / 2**(n_bits − 1)`` (``R_j`` is
-# ``weight_range_``) gives the integer levels the QUBO chose, which the histograms show. With
-# ``weight_range="auto"`` the grid of each feature spans twice that feature's largest weight in a
-# continuous fit, so most levels lie within ``±2**(n_bits − 2)``, and the largest weight of every
-# feature sits near one of these two levels: the spikes of the 8-bit histogram.
-fig, axes = plt.subplots(1, len(bits), figsize=(11, 3), layout="constrained")
-for ax, (n_bits, clf) in zip(axes, heads.items()):
-    step = clf.weight_range_[:-1] / 2 ** (n_bits - 1)
-    levels = np.rint(clf.coef_ / step).astype(int)
-    ax.hist(levels.ravel(), bins=np.arange(levels.min(), levels.max() + 2) - 0.5)
+# The K-bit codes
+# ---------------
+# ``coef_levels_`` holds the code of every coefficient, ``coef_ = coef_scale_ * (2 *
+# coef_levels_ − (2**n_bits − 1))`` with one scale per class row: the histograms count the
+# codes. At one bit every weight is ``±s_c``.
+fig, axes = plt.subplots(1, len(bits), figsize=(12, 3), layout="constrained")
+for ax, n_bits in zip(axes, bits):
+    clf = heads[n_bits, "auto"]
+    assert all(np.unique(row).size <= 2**n_bits for row in clf.coef_)
+    ax.hist(clf.coef_levels_.ravel(), bins=np.arange(2**n_bits + 1) - 0.5)
     ax.set_title(f"{n_bits} bits")
-    ax.set_xlabel("weight level")
+    ax.set_xlabel("code")
 axes[0].set_ylabel("weights")
+plt.show()

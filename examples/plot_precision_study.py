@@ -32,14 +32,16 @@ print(records[-1])
 # Summarise over seeds
 # --------------------
 # Mean ± standard deviation over seeds (here one) of the test accuracy, the fit time and its
-# ratio to SGD's on the same seed, and the size of each QUBO the head solves: ``(d + 1) K``
-# binary variables per class per iteration.
+# ratio to SGD's on the same seed, the training objective, and the size of each QUBO the head
+# solves: ``d K`` binary variables per class per sweep. ``LR rounded`` is a logistic regression
+# with the head's objective, rounded to the head's grid with the best scales.
 summary = summarize_classifier(records)
 print(format_table(*classifier_table(summary)))
 
 # %%
 # Plot
 # ----
-# The baselines are horizontal lines (bands of ± one standard deviation when there are several
-# seeds); the QUBO head is one point per bit precision.
+# The float baselines are horizontal lines (bands of ± one standard deviation when there are
+# several seeds); the QUBO head and the rounded logistic regression are one point per bit
+# precision.
 fig = plot_classifier(summary, title="digits, seed 0, 20 iterations")

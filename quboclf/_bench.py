@@ -5,7 +5,8 @@ that summarise records over seeds, format them as a console table, CSV or Markdo
 them with matplotlib (optional):
 
 * :func:`classifier_study` (arXiv 2603.02958): the QUBO-trained head at several bit precisions
-  against ``SGDClassifier(loss="log_loss")`` and ``LogisticRegression()`` on the same
+  against a logistic regression rounded to the same grid with the best scales,
+  ``SGDClassifier(loss="log_loss")`` and ``LogisticRegression()`` on the same
   :class:`~quboclf.RandomConvFeatures` (computed once per seed and shared, so only the heads
   differ): test accuracy, fit time and its ratio to SGD, feature dimension ``d`` and QUBO size
   per class ``(d + 1) K``.
@@ -44,8 +45,9 @@ __all__ = [
 #: Data sets the studies accept: digits (embedded) and the fetchers of :mod:`quboclf.datasets`.
 DATASETS = ("digits", "mnist", "fashion-mnist", "kmnist", "emnist", "cifar10")
 
-#: Bit precisions of the classifier study and widths of the quantizer study (the papers').
-CLASSIFIER_BITS = (4, 8, 12, 16, 20)
+#: Bit precisions of the classifier study (every K down to 1; the paper's are 4 8 12 16 20) and
+#: widths of the quantizer study (the paper's).
+CLASSIFIER_BITS = (1, 2, 3, 4, 6, 8, 10)
 QUANTIZER_BITS = (8, 6, 4, 3, 2, 1)
 
 
@@ -227,19 +229,24 @@ def classifier_study(
     sampler="sa",
     subsample=None,
     max_iter=100,
+    init="auto",
     n_jobs=None,
     data_home=None,
     download_if_missing=True,
     progress=False,
     log=None,
 ):
-    """QUBO head at each bit precision against SGD and logistic regression, per seed.
+    """QUBO head at each bit precision against rounded and float baselines, per seed.
 
     For every seed the data are split (``digits``: stratified 70/30; others: the official
     split), :class:`~quboclf.RandomConvFeatures` (``random_state=seed``) is fitted on the
     training images and its features are shared by every head: ``SGDClassifier(loss="log_loss",
-    random_state=seed)``, ``LogisticRegression()`` and ``QUBOCNNClassifier(features=
-    "passthrough", n_bits=K, sampler=sampler, random_state=seed)`` for each ``K`` in ``bits``.
+    random_state=seed)``, ``LogisticRegression()``, and for each ``K`` in ``bits``
+    ``QUBOCNNClassifier(features="passthrough", n_bits=K, sampler=sampler, init=init,
+    random_state=seed)`` and the strongest simple alternative on the same grid: a
+    ``LogisticRegression`` with ``C`` matched to the head's ``alpha`` (``C = 1 / (alpha n)``)
+    rounded to K bits with the per-class and bias scales that minimise the training objective
+    (``"logreg-rounded"``; its ``fit_s`` is the rounding's, after the shared float fit).
 
     Parameters
     ----------
@@ -255,6 +262,8 @@ def classifier_study(
         At most this many training and test rows (see :func:`load_split`).
     max_iter : int, default=100
         The head's ``max_iter``.
+    init : {"auto", "zeros"}, default="auto"
+        The head's ``init`` (``"zeros"``: the paper's setting).
     n_jobs : int, default=None
         The head's ``n_jobs``.
     data_home, download_if_missing
@@ -267,21 +276,23 @@ def classifier_study(
     Returns
     -------
     records : list of dict
-        One per (seed, model): ``dataset``, ``seed``, ``model`` ("qubo", "sgd", "logreg"),
-        ``n_bits`` (0 for the baselines), ``accuracy``, ``fit_s``, ``n_iter``, ``d``,
-        ``qubo_size`` ((d + 1) K, 0 for the baselines), ``n_classes``, ``n_train``, ``n_test``,
-        ``features_s``.
+        One per (seed, model): ``dataset``, ``seed``, ``model`` ("qubo", "logreg-rounded",
+        "sgd", "logreg"), ``n_bits`` (0 for the float baselines), ``accuracy``, ``objective``
+        (training objective ``mean CE + alpha/2 ||coef||²``), ``fit_s``, ``n_iter``, ``d``,
+        ``qubo_size`` (variables per class QUBO, 0 for the baselines), ``n_classes``,
+        ``n_train``, ``n_test``, ``features_s``.
 
     Examples
     --------
     >>> from quboclf._bench import classifier_study
     >>> records = classifier_study("digits", bits=[4], seeds=[0], subsample=300)
     >>> sorted({r["model"] for r in records}), records[0]["d"]
-    (['logreg', 'qubo', 'sgd'], 600)
+    (['logreg', 'logreg-rounded', 'qubo', 'sgd'], 600)
     """
     from sklearn.linear_model import LogisticRegression, SGDClassifier
 
-    from ._classifier import QUBOCNNClassifier
+    from . import _head
+    from ._classifier import DEFAULT_BIAS_BITS, QUBOCNNClassifier
     from ._features import RandomConvFeatures
     from ._kernels import warm_up
 
@@ -315,6 +326,16 @@ def classifier_study(
                 "n_test": len(y_te),
                 "features_s": features_s,
             }
+            classes, y_idx = np.unique(y_tr, return_inverse=True)
+            alpha = QUBOCNNClassifier().alpha
+            reg = np.r_[np.full(d, alpha), 0.0]
+
+            def objective(W, Z_tr=Z_tr, y_idx=y_idx, reg=reg):
+                return float(_head.loss_grad(Z_tr, y_idx, W, reg, 8192, grad=False)[0])
+
+            def weights(model):
+                return np.vstack([model.coef_.T, model.intercept_])
+
             models = [
                 ("sgd", 0, SGDClassifier(loss="log_loss", random_state=seed)),
                 ("logreg", 0, LogisticRegression()),
@@ -328,6 +349,7 @@ def classifier_study(
                         n_bits=k,
                         sampler=sampler,
                         max_iter=max_iter,
+                        init=init,
                         n_jobs=n_jobs,
                         random_state=seed,
                     ),
@@ -343,9 +365,11 @@ def classifier_study(
                         "model": name,
                         "n_bits": k,
                         "accuracy": float(model.score(Z_te, y_te)),
+                        "objective": objective(weights(model)),
                         "fit_s": fit_s,
                         "n_iter": int(np.max(model.n_iter_)),
-                        "qubo_size": (d + 1) * k,
+                        # the biases are eliminated from the QUBOs (bias_bits != n_bits)
+                        "qubo_size": d * k if name == "qubo" else 0,
                     }
                 )
                 bar.step()
@@ -354,9 +378,41 @@ def classifier_study(
                     log(
                         f"{dataset} seed {seed} (d={d}) {name}"
                         + (f" {k} bits" if k else "")
-                        + f": accuracy {r['accuracy']:.4f}, fit {fit_s:.2f} s, "
-                        f"{r['n_iter']} iterations"
+                        + f": accuracy {r['accuracy']:.4f}, objective {r['objective']:.4f}, "
+                        f"fit {fit_s:.2f} s, {r['n_iter']} iterations"
                     )
+            # the rounded baseline's float fit: C matched to alpha, converged
+            matched = LogisticRegression(C=1.0 / (alpha * len(y_tr)), max_iter=10_000, tol=1e-6)
+            _timed_fit(matched, Z_tr, y_idx)
+            W_float = weights(matched)
+            yt_idx = np.searchsorted(classes, y_te)
+            for k in bits:
+                tic = time.perf_counter()
+                grid = _head.choose_scales(
+                    Z_tr,
+                    y_idx,
+                    W_float,
+                    alpha,
+                    n_bits=k,
+                    bias_bits=DEFAULT_BIAS_BITS,
+                    granularity="class",
+                    grid="midrise",
+                )
+                W = grid.round(W_float)
+                S = Z_te @ W[:-1] + W[-1]
+                pred = (S[:, 0] > 0).astype(int) if S.shape[1] == 1 else np.argmax(S, axis=1)
+                records.append(
+                    {
+                        **common,
+                        "model": "logreg-rounded",
+                        "n_bits": k,
+                        "accuracy": float(np.mean(pred == yt_idx)),
+                        "objective": objective(W),
+                        "fit_s": time.perf_counter() - tic,
+                        "n_iter": 0,
+                        "qubo_size": 0,
+                    }
+                )
     finally:
         bar.close()
     return records
@@ -372,30 +428,36 @@ def _group(records, keys):
 def summarize_classifier(records):
     """Mean ± std over seeds per model and bit precision, with fit-time ratios to SGD.
 
-    Returns one dict per model row (baselines first, then the QUBO head by increasing bits):
-    ``model``, ``n_bits``, ``accuracy_mean``, ``accuracy_std``, ``fit_s_mean``, ``fit_s_std``,
-    ``ratio_to_sgd`` (mean over seeds of fit time / SGD's fit time on the same seed),
-    ``n_iter_mean``, ``d``, ``qubo_size``, ``n_seeds``.
+    Returns one dict per model row (float baselines first, then for each bit precision the
+    rounded logistic regression and the QUBO head): ``model``, ``kind`` (the record's
+    ``model``), ``n_bits``, ``accuracy_mean``, ``accuracy_std``, ``objective_mean``,
+    ``fit_s_mean``, ``fit_s_std``, ``ratio_to_sgd`` (mean over seeds of fit time / SGD's fit
+    time on the same seed), ``n_iter_mean``, ``d``, ``qubo_size``, ``n_seeds``.
     """
     sgd = {r["seed"]: r["fit_s"] for r in records if r["model"] == "sgd"}
-    order = {"sgd": 0, "logreg": 1, "qubo": 2}
+    order = {"sgd": 0, "logreg": 1, "logreg-rounded": 2, "qubo": 3}
+    names = {
+        "sgd": "SGDClassifier",
+        "logreg": "LogisticRegression",
+        "logreg-rounded": "LR rounded {k} bits",
+        "qubo": "QUBO head {k} bits",
+    }
     rows = []
     for (model, k), group in sorted(
-        _group(records, ("model", "n_bits")).items(), key=lambda kv: (order[kv[0][0]], kv[0][1])
+        _group(records, ("model", "n_bits")).items(),
+        key=lambda kv: (kv[0][1] > 0, kv[0][1], order[kv[0][0]]),
     ):
         acc = np.array([r["accuracy"] for r in group])
         fit = np.array([r["fit_s"] for r in group])
         ratios = [r["fit_s"] / sgd[r["seed"]] for r in group if r["seed"] in sgd]
         rows.append(
             {
-                "model": {
-                    "sgd": "SGDClassifier",
-                    "logreg": "LogisticRegression",
-                    "qubo": f"QUBO head {k} bits",
-                }[model],
+                "model": names[model].format(k=k),
+                "kind": model,
                 "n_bits": k,
                 "accuracy_mean": float(acc.mean()),
                 "accuracy_std": float(acc.std()),
+                "objective_mean": float(np.mean([r.get("objective", np.nan) for r in group])),
                 "fit_s_mean": float(fit.mean()),
                 "fit_s_std": float(fit.std()),
                 "ratio_to_sgd": float(np.mean(ratios)) if ratios else float("nan"),
@@ -614,21 +676,23 @@ def classifier_table(summary):
     header = [
         "model",
         "accuracy (%)",
+        "objective",
         "fit (s)",
         "fit / SGD",
         "iterations",
         "d",
-        "QUBO size (d+1)K",
+        "QUBO size dK",
     ]
     cells = [
         [
             r["model"],
             _pm(r["accuracy_mean"], r["accuracy_std"]),
+            f"{r['objective_mean']:.4f}",
             f"{r['fit_s_mean']:.2f}",
             f"{r['ratio_to_sgd']:.2f}",
-            f"{r['n_iter_mean']:.1f}" if r["n_bits"] else "-",
+            f"{r['n_iter_mean']:.1f}" if r["kind"] == "qubo" else "-",
             str(r["d"]),
-            str(r["qubo_size"]) if r["n_bits"] else "-",
+            str(r["qubo_size"]) if r["kind"] == "qubo" else "-",
         ]
         for r in summary
     ]
@@ -730,30 +794,34 @@ def _pyplot():
 
 
 def plot_classifier(summary, path=None, *, title=None, ax=None):
-    """Accuracy against bit precision (mean ± std), baselines as horizontal bands.
+    """Accuracy against bit precision (mean ± std): the QUBO head, the rounded logistic regression
+    on the same grid, and the float baselines as horizontal bands.
 
     Needs matplotlib. Saves a PNG to ``path`` when given; returns the figure.
     """
     plt = _pyplot()
     fig = ax.figure if ax is not None else plt.subplots(figsize=(6, 4), layout="constrained")[0]
     ax = ax if ax is not None else fig.axes[0]
-    qubo = [r for r in summary if r["n_bits"]]
-    k = [r["n_bits"] for r in qubo]
-    ax.errorbar(
-        k,
-        [100 * r["accuracy_mean"] for r in qubo],
-        yerr=[100 * r["accuracy_std"] for r in qubo],
-        marker="o",
-        capsize=3,
-        label="QUBO head",
-    )
-    for r, color in zip([r for r in summary if not r["n_bits"]], ["C1", "C2"]):
+    ks = []
+    for kind, label, marker in (("qubo", "QUBO head", "o"), ("logreg-rounded", "LR rounded", "s")):
+        rows = [r for r in summary if r["kind"] == kind]
+        k = [r["n_bits"] for r in rows]
+        ks = ks or k
+        ax.errorbar(
+            k,
+            [100 * r["accuracy_mean"] for r in rows],
+            yerr=[100 * r["accuracy_std"] for r in rows],
+            marker=marker,
+            capsize=3,
+            label=label,
+        )
+    for r, color in zip([r for r in summary if not r["n_bits"]], ["C2", "C3"]):
         m, s = 100 * r["accuracy_mean"], 100 * r["accuracy_std"]
-        ax.axhline(m, color=color, ls="--", label=r["model"])
+        ax.axhline(m, color=color, ls="--", label=r["model"] + " (float)")
         ax.axhspan(m - s, m + s, color=color, alpha=0.15)
     ax.set_xlabel("bits per weight K")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_xticks(k)
+    ax.set_xticks(ks)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     if title:

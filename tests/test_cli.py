@@ -39,11 +39,13 @@ def test_bench_classifier_digits(tmp_path, capsys):
     assert stderr == ""  # --quiet: no progress bars, no per-fit lines
     for label in ("SGDClassifier", "LogisticRegression", "QUBO head 3 bits", "QUBO head 6 bits"):
         assert label in stdout
-    assert "1803" in stdout  # QUBO size (d + 1) K = 601 * 3
+    assert "1800" in stdout  # QUBO size d K = 600 * 3 (the biases are solved in closed form)
+    assert "LR rounded 3 bits" in stdout
 
     raw = _read_csv(out / "classifier-digits.csv")
     assert [(r["model"], r["n_bits"]) for r in raw] == [
-        ("sgd", "0"), ("logreg", "0"), ("qubo", "3"), ("qubo", "6")]
+        ("sgd", "0"), ("logreg", "0"), ("qubo", "3"), ("qubo", "6"),
+        ("logreg-rounded", "3"), ("logreg-rounded", "6")]
     assert {r["d"] for r in raw} == {"600"}
     assert {r["n_train"] for r in raw} == {"300"}
     for r in raw:
@@ -51,13 +53,18 @@ def test_bench_classifier_digits(tmp_path, capsys):
         assert float(r["fit_s"]) > 0
     summary = _read_csv(out / "classifier-digits-summary.csv")
     assert [r["model"] for r in summary] == [
-        "SGDClassifier", "LogisticRegression", "QUBO head 3 bits", "QUBO head 6 bits"]
+        "SGDClassifier", "LogisticRegression", "LR rounded 3 bits", "QUBO head 3 bits",
+        "LR rounded 6 bits", "QUBO head 6 bits"]
     assert float(summary[0]["ratio_to_sgd"]) == pytest.approx(1.0)
     assert float(summary[0]["accuracy_std"]) == 0.0  # one seed
-    assert [r["qubo_size"] for r in summary] == ["0", "0", "1803", "3606"]
+    assert [r["qubo_size"] for r in summary] == ["0", "0", "0", "1800", "0", "3600"]
+    # the QUBO head starts from the rounded fit: never a higher training objective
+    objective = {r["model"]: float(r["objective_mean"]) for r in summary}
+    for k in (3, 6):
+        assert objective[f"QUBO head {k} bits"] <= objective[f"LR rounded {k} bits"] + 0.02
 
     md = (out / "classifier-digits.md").read_text()
-    assert "| model | accuracy (%) |" in md and md.count("\n|") == 6  # header, rule, 4 rows
+    assert "| model | accuracy (%) |" in md and md.count("\n|") == 8  # header, rule, 6 rows
     _check_png(out / "classifier-digits.png")
 
 

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-import quboclf._classifier as classifier_module
+import quboclf._head as head_module
 import quboclf._store as store_module
+import quboclf._streaming as streaming_module
 from quboclf import QUBOCNNClassifier, RandomConvFeatures
 from quboclf._store import DiskRows, rows
 
@@ -60,7 +61,7 @@ class _Recorder:
                 super().__init__(*args, **kwargs)
                 recorder.stores.append(self)
 
-        monkeypatch.setattr(classifier_module, "DiskRows", Recording)
+        monkeypatch.setattr(streaming_module, "DiskRows", Recording)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,7 +164,7 @@ def test_memmap_fit_on_disk_equals_in_memory_fit(digits, tmp_path, monkeypatch, 
     on_disk = _small_clf(batch_size=100, feature_cache="disk", temp_folder=tmp_path).fit(mm, y)
     in_memory = _small_clf(batch_size=100, feature_cache="memory").fit(images, y)
     assert len(recorder.stores) == 1 and recorder.stores[0]._file is None  # deleted after fit
-    assert recorder.stores[0].dtype == (np.float32 if dtype == np.float32 else np.float64)
+    assert recorder.stores[0].dtype == np.float32  # the classifier stores float32 features
     np.testing.assert_array_equal(on_disk.coef_, in_memory.coef_)
     np.testing.assert_array_equal(on_disk.intercept_, in_memory.intercept_)
     np.testing.assert_array_equal(on_disk.loss_curve_, in_memory.loss_curve_)
@@ -176,8 +177,11 @@ def test_chunk_size_changes_only_rounding(digits):
     X, y = digits
     a = _small_clf(batch_size=None).fit(X, y)
     b = _small_clf(batch_size=37).fit(X, y)
-    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-6)
-    assert np.mean(a.predict(X) == b.predict(X)) > 0.99
+    # the features are float32: chunked sums differ by ~1e-7, which can change which grid
+    # steps are taken, not where the fit ends
+    np.testing.assert_allclose(a.loss_curve_[0], b.loss_curve_[0], rtol=1e-3)
+    np.testing.assert_allclose(a.loss_curve_[-1], b.loss_curve_[-1], rtol=1e-2)
+    assert np.mean(a.predict(X) == b.predict(X)) > 0.98
     np.testing.assert_allclose(
         a.decision_function(X), _small_clf(batch_size=None).fit(X, y).decision_function(X)
     )
@@ -192,7 +196,7 @@ def test_auto_cache_goes_to_disk_for_big_memmaps_only(digits, tmp_path, monkeypa
     _small_clf(max_iter=1).fit(mm, y)  # 0.5 MB: stays in memory
     _small_clf(max_iter=1).fit(X, y)
     assert recorder.stores == []
-    monkeypatch.setattr(classifier_module, "AUTO_DISK_BYTES", mm.nbytes - 1)
+    monkeypatch.setattr(streaming_module, "AUTO_DISK_BYTES", mm.nbytes - 1)
     _small_clf(max_iter=1).fit(mm, y)
     _small_clf(max_iter=1, feature_cache="memory").fit(mm, y)
     _small_clf(max_iter=1, features="passthrough", feature_cache="disk").fit(mm, y)
@@ -211,7 +215,7 @@ def test_failed_fit_deletes_the_feature_file(digits, tmp_path, monkeypatch):
         raise RuntimeError("sampler lost its connection")
 
     clf = _small_clf(feature_cache="disk", temp_folder=tmp_path)
-    monkeypatch.setattr(classifier_module, "_mm", boom)
+    monkeypatch.setattr(head_module, "grid_descent", boom)
     with pytest.raises(RuntimeError, match="lost its connection"):
         clf.fit(X, y)
     assert len(recorder.stores) == 1 and recorder.stores[0]._file is None
@@ -278,7 +282,8 @@ def test_peak_memory_does_not_grow_with_n(tmp_path, features):
     labels = 4 * 8 * (n - n // 4)
     assert large - small < labels + 2**20, (small, large)
     if features == "default":
-        # fixed costs: a chunk, O(d²), and weight_range="auto"'s 5000-row subsample (24 MB)
+        # fixed costs: a chunk, the C curvature blocks (d² C) and the 4096-row subsample the
+        # scales and blocks are computed from (20 MB)
         assert large < 0.25 * n * 600 * 8  # a quarter of the features held in memory
     else:
         assert large < 0.5 * n * 64 * 8  # half of X converted to float64

@@ -1,0 +1,683 @@
+"""Training a K-bit softmax head: array-in/array-out solver functions (no estimator logic).
+
+The objective is the regularised mean cross-entropy of ``A W`` with ``A = [Z, 1]``,
+
+    L(W) = mean_i CE(y_i, A_i W) + alpha/2 ||coef||²,
+
+with one logistic output for binary problems (``k = 1``) and softmax over ``k`` classes otherwise.
+:class:`~quboclf.QUBOCNNClassifier` trains its head in three steps, each a function here:
+
+1. :func:`fit_continuous`: a converged continuous fit (L-BFGS on chunked passes over the data);
+2. :func:`choose_scales`: the grid scales (one per class row, per tensor or per feature, and one
+   for the biases) that minimise the training objective of the rounded weights, the start;
+3. :func:`grid_descent`: QUBO steps on the grid. Each class's step minimises a local quadratic
+   model (the class's Gauss–Newton block ``Aᵀ diag(p_c(1 − p_c)) A / m + alpha`` on a row
+   subsample, scaled by a trust factor, and the true gradient) over the grid, one QUBO per class
+   handed to the sampler; a step is kept only where the *true* objective drops, so the loss never
+   increases and the result is never worse than the start.
+
+Weights are ``w = s q`` with ``q`` on an integer grid (:func:`grid_integers`); the K-bit code of
+a weight is its level ``m = (q − qmin) / step`` in ``[0, n_levels)``. See the user guide,
+:ref:`classifier`.
+"""
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import LinAlgError, cho_factor, cho_solve
+from scipy.optimize import minimize
+from scipy.special import expit, log_expit, logsumexp
+
+from . import _qubo
+from ._rounding import integer_grid
+from ._store import rows
+from ._streaming import batches
+
+__all__ = [
+    "GRIDS",
+    "HeadGrid",
+    "choose_scales",
+    "curvature_blocks",
+    "fit_continuous",
+    "grid_descent",
+    "grid_integers",
+    "loss_grad",
+]
+
+#: Grids a K-bit weight can take: ``"midrise"`` ``{±1, ±3, …, ±(2**K − 1)}`` (all ``2**K``
+#: codes, no zero) and ``"integer"`` (:func:`quboclf._rounding.integer_grid`, the quantizer's:
+#: ``{−(2**(K−1) − 1), …, 2**(K−1) − 1}``, zero included, ``{−1, +1}`` at one bit).
+GRIDS = ("midrise", "integer")
+
+#: Candidate clipping ratios of the scale search (fraction of the largest magnitude).
+SCALE_RATIOS = np.unique(np.concatenate([np.geomspace(0.01, 1.0, 40), np.linspace(0.8, 1.0, 11)]))
+#: Rows of the subsample on which the scales are searched.
+SUBSAMPLE_ROWS = 4096
+#: Rows (the first of that subsample) from which the curvature blocks are built.
+CURVATURE_ROWS = 2048
+
+# Trust factor of the local model: curvature lam * H_c; halves after a kept step, doubles
+# after a rejected one; a class whose step is rejected at _LAM_MAX rests until another moves.
+_LAM_MAX = 64.0
+# Rebuild the curvature blocks once the loss has dropped this much (relative) since the last.
+_REFRESH = 0.1
+# Sweeps over which the relative gain is measured when not every class moves.
+_WINDOW = 5
+# Trust factors tried for the first step from an off-grid start.
+_FIRST_TRUST = (1.0, 4.0, 16.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Passes over the data (chunked; memory O(batch_size * (d + k)) + O(d k), whatever n_samples)
+# --------------------------------------------------------------------------------------------
+
+
+def _scores(Zb, W):
+    """Scores ``[Zb, 1] W`` of one chunk in float64 (the product runs in the chunk's dtype)."""
+    return (Zb @ W[:-1].astype(Zb.dtype, copy=False)).astype(np.float64, copy=False) + W[-1]
+
+
+def _chunk_loss(S, y, residual=True):
+    """Summed cross-entropy of one chunk's scores, and the residual ``P − Y``.
+
+    ``k == 1`` is one logistic output (``y`` in {0, 1}); ``k >= 2`` is softmax (``y`` indices).
+    """
+    if S.shape[1] == 1:
+        s = S[:, 0]
+        loss = -float(np.sum(log_expit(np.where(y == 1, s, -s))))
+        return loss, ((expit(s) - y)[:, None] if residual else None)
+    idx = np.arange(S.shape[0])
+    top = S.max(axis=1, keepdims=True)
+    E = np.exp(S - top)
+    total = E.sum(axis=1)
+    loss = float(np.sum(top[:, 0] + np.log(total) - S[idx, y]))
+    if not residual:
+        return loss, None
+    E /= total[:, None]
+    E[idx, y] -= 1.0
+    return loss, E
+
+
+def loss_grad(Z, y, W, reg, batch_size, grad=True):
+    """Regularised mean cross-entropy at ``W`` ((d + 1, k)) and its gradient, in one pass.
+
+    ``reg`` (d + 1,) is the L2 weight of each row (``alpha`` for features, 0 for the bias).
+    With ``grad=False`` the gradient is None.
+    """
+    n, d = Z.shape
+    total = 0.0
+    G = np.zeros((d + 1, W.shape[1])) if grad else None
+    for sl in batches(n, batch_size):
+        Zb = rows(Z, sl)
+        loss_b, R = _chunk_loss(_scores(Zb, W), y[sl], residual=grad)
+        total += loss_b
+        if grad:
+            G[:-1] += Zb.T @ R.astype(Zb.dtype, copy=False)
+            G[-1] += R.sum(axis=0)
+    loss = total / n + 0.5 * float(np.sum(reg[:, None] * W**2))
+    if grad:
+        G = G / n + reg[:, None] * W
+    return loss, G
+
+
+def _trial_losses(Z, y, W, D, reg, batch_size):
+    """One pass: the loss at ``W + D``, its gradient, and the loss of each single-class change.
+
+    ``single[c]`` is the loss of ``W`` with only column ``c`` replaced by ``W + D``'s.
+    """
+    n, d = Z.shape
+    k = W.shape[1]
+    V = W + D
+    total, single = 0.0, np.zeros(k)
+    G = np.zeros((d + 1, k))
+    cols = np.flatnonzero(np.any(D != 0, axis=0)) if k > 1 else np.empty(0, dtype=int)
+    for sl in batches(n, batch_size):
+        Zb = rows(Z, sl)
+        S = _scores(Zb, W)
+        SV = _scores(Zb, V)
+        loss_b, R = _chunk_loss(SV, y[sl])
+        total += loss_b
+        G[:-1] += Zb.T @ R.astype(Zb.dtype, copy=False)
+        G[-1] += R.sum(axis=0)
+        for c in cols:
+            Sc = S.copy()
+            Sc[:, c] = SV[:, c]
+            single[c] += _chunk_loss(Sc, y[sl], residual=False)[0]
+    loss = total / n + 0.5 * float(np.sum(reg[:, None] * V**2))
+    G = G / n + reg[:, None] * V
+    base = 0.5 * float(np.sum(reg[:, None] * W**2))
+    if k == 1:
+        single[:] = loss
+    else:
+        for c in range(k):
+            if c in cols:
+                dreg = 0.5 * float(np.sum(reg * (V[:, c] ** 2 - W[:, c] ** 2)))
+                single[c] = single[c] / n + base + dreg
+            else:
+                single[c] = np.inf
+    return loss, G, single
+
+
+# --------------------------------------------------------------------------------------------
+# Grid
+# --------------------------------------------------------------------------------------------
+
+
+def grid_integers(n_bits, grid="midrise"):
+    """Integer grid ``(qmin, qmax, step)`` of a ``n_bits`` weight: ``w = s q``.
+
+    Examples
+    --------
+    >>> from quboclf._head import grid_integers
+    >>> grid_integers(1), grid_integers(2), grid_integers(2, "integer")
+    ((-1, 1, 2), (-3, 3, 2), (-1, 1, 1))
+    """
+    if grid == "integer":
+        return integer_grid(n_bits)
+    top = 2**n_bits - 1
+    return -top, top, 2
+
+
+@dataclass
+class HeadGrid:
+    """The grid of a head's weights: ``w = scale * q``, ``q`` on :func:`grid_integers`.
+
+    Attributes
+    ----------
+    n_bits, bias_bits : int
+        Bits per coefficient and per bias.
+    grid : str
+        One of :data:`GRIDS`.
+    coef_scale : ndarray of shape (d, k)
+        Scale of every coefficient (broadcast from one per class, per tensor or per feature).
+    bias_scale : float
+        One scale shared by the biases.
+    """
+
+    n_bits: int
+    bias_bits: int
+    grid: str
+    coef_scale: np.ndarray
+    bias_scale: float
+
+    def _spec(self, bias):
+        return grid_integers(self.bias_bits if bias else self.n_bits, self.grid)
+
+    def n_levels(self, bias=False):
+        qmin, qmax, step = self._spec(bias)
+        return (qmax - qmin) // step + 1
+
+    def levels(self, W):
+        """Levels (d + 1, k) of the grid points nearest to ``W`` (clipped)."""
+        out = np.empty(W.shape, dtype=np.int64)
+        for bias, sl, s in ((False, slice(None, -1), self.coef_scale), (True, -1, self.bias_scale)):
+            qmin, _, step = self._spec(bias)
+            with np.errstate(over="ignore", invalid="ignore"):
+                m = np.rint((W[sl] / s - qmin) / step)
+            out[sl] = np.clip(m, 0, self.n_levels(bias) - 1)
+        return out
+
+    def values(self, M):
+        """Weights (d + 1, k) of levels ``M``."""
+        out = np.empty(M.shape)
+        for bias, sl, s in ((False, slice(None, -1), self.coef_scale), (True, -1, self.bias_scale)):
+            qmin, _, step = self._spec(bias)
+            out[sl] = s * (qmin + step * M[sl].astype(np.float64))
+        return out
+
+    def round(self, W):
+        """Nearest grid point of every weight."""
+        return self.values(self.levels(W))
+
+    def on_grid(self, W):
+        return bool(np.all(np.abs(self.round(W) - W) <= 1e-9 * (np.abs(W) + 1e-300)))
+
+    def variable_grid(self, c, with_bias):
+        """``delta``, ``offset`` and the top level of class ``c``'s QUBO variables."""
+        qmin, _, step = self._spec(False)
+        s = self.coef_scale[:, c]
+        delta, offset = s * step, s * qmin
+        upper = np.full(s.shape[0], self.n_levels() - 1, dtype=np.int64)
+        if with_bias:
+            bmin, _, bstep = self._spec(True)
+            delta = np.append(delta, self.bias_scale * bstep)
+            offset = np.append(offset, self.bias_scale * bmin)
+            upper = np.append(upper, self.n_levels(True) - 1)
+        return delta, offset, upper
+
+
+def _quantize(w, s, n_bits, grid):
+    qmin, qmax, step = grid_integers(n_bits, grid)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        q = qmin + step * np.clip(np.rint((w / s - qmin) / step), 0, (qmax - qmin) // step)
+    return s * q
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Continuous fit
+# --------------------------------------------------------------------------------------------
+
+
+def fit_continuous(Z, y, k, reg, *, max_iter, tol, batch_size, W0=None):
+    """Minimise the regularised cross-entropy over real weights by L-BFGS (chunked passes).
+
+    The stopping rule is scikit-learn's ``LogisticRegression(solver="lbfgs")``: the largest
+    gradient entry below ``tol``, or ``max_iter`` iterations. Returns ``W`` (d + 1, k), the
+    number of iterations, and whether it converged.
+    """
+    d1 = Z.shape[1] + 1
+    W0 = np.zeros((d1, k)) if W0 is None else W0
+
+    def fun(x):
+        loss, G = loss_grad(Z, y, x.reshape(d1, k), reg, batch_size)
+        return loss, G.ravel()
+
+    res = minimize(
+        fun,
+        W0.ravel(),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": max_iter, "gtol": tol, "ftol": 64 * np.finfo(float).eps},
+    )
+    return res.x.reshape(d1, k), int(res.nit), bool(res.status == 0)
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Scales by the loss of the rounded weights
+# --------------------------------------------------------------------------------------------
+
+
+def _mean_ce(S, y):
+    """Mean cross-entropy of scores ``S`` (n, k) (one logistic output if ``k == 1``)."""
+    if S.shape[1] == 1:
+        s = S[:, 0]
+        return -float(np.mean(log_expit(np.where(y == 1, s, -s))))
+    return float(np.mean(logsumexp(S, axis=1) - S[np.arange(S.shape[0]), y]))
+
+
+def _column_candidates_ce(S, y, c, Sc):
+    """Mean cross-entropy of ``S`` with column ``c`` replaced by each column of ``Sc`` (n, m)."""
+    n = S.shape[0]
+    if S.shape[1] == 1:
+        t = (y == 1)[:, None]
+        return -np.mean(log_expit(np.where(t, Sc, -Sc)), axis=0)
+    rest = np.delete(S, c, axis=1)
+    lse_rest = logsumexp(rest, axis=1)[:, None]
+    lse = np.logaddexp(lse_rest, Sc)
+    target = np.where((y == c)[:, None], Sc, S[np.arange(n), y][:, None])
+    return np.mean(lse - target, axis=0)
+
+
+def _top(values, axis=None):
+    top = np.max(np.abs(values), axis=axis)
+    return np.where(np.isfinite(top) & (top > 0), top, 1.0)
+
+
+def choose_scales(Z, y, W, alpha, *, n_bits, bias_bits, granularity, grid, rounds=3):
+    """Grid scales that minimise the training objective of ``W`` rounded to the grid.
+
+    ``Z`` (m, d) are the rows the objective is evaluated on (all rows, or a subsample), ``W``
+    (d + 1, k) the continuous weights. Candidate scales are :data:`SCALE_RATIOS` times the
+    largest magnitude divided by ``qmax`` (clipping from 1 % to none). ``granularity``:
+    ``"class"`` (one scale per output, coordinate search over the outputs, ``rounds`` times),
+    ``"tensor"`` (one scale), ``"feature"`` (one per input feature, a common ratio of each
+    feature's largest weight). The biases then get one scale, searched the same way with the
+    rounded coefficients in place.
+
+    Returns a :class:`HeadGrid`.
+    """
+    Z = np.asarray(Z)
+    if Z.dtype != np.float32:
+        Z = Z.astype(np.float64, copy=False)
+
+    def dot(Q):  # in Z's own dtype: no float64 copy of a float32 Z
+        return (Z @ Q.astype(Z.dtype, copy=False)).astype(np.float64, copy=False)
+
+    d, k = W.shape[0] - 1, W.shape[1]
+    coef, b = W[:-1], W[-1]
+    _, qmax, _ = grid_integers(n_bits, grid)
+    ratios = SCALE_RATIOS
+    penalty = 0.5 * alpha
+
+    def objective(S, Q):
+        return _mean_ce(S, y) + penalty * float(np.sum(Q**2))
+
+    if granularity == "class":
+        top = _top(coef, axis=0)
+        # start from each row's least-squares scale, then minimise the objective row by row
+        scale = np.empty(k)
+        for c in range(k):
+            cand = ratios * top[c] / qmax
+            Qc = _quantize(coef[:, c][:, None], cand[None, :], n_bits, grid)
+            scale[c] = cand[int(np.argmin(np.sum((Qc - coef[:, c][:, None]) ** 2, axis=0)))]
+        Q = _quantize(coef, scale[None, :], n_bits, grid)
+        S = dot(Q) + b
+        for _ in range(rounds):
+            for c in range(k):
+                cand = ratios * top[c] / qmax
+                Qc = _quantize(coef[:, c][:, None], cand[None, :], n_bits, grid)
+                Sc = dot(Qc) + b[c]
+                norms = np.sum(Q**2) - np.sum(Q[:, c] ** 2) + np.sum(Qc**2, axis=0)
+                obj = _column_candidates_ce(S, y, c, Sc) + penalty * norms
+                best = int(np.argmin(obj))
+                scale[c] = cand[best]
+                Q[:, c] = Qc[:, best]
+                S[:, c] = Sc[:, best]
+        coef_scale = np.broadcast_to(scale[None, :], (d, k)).copy()
+    else:
+        top = _top(coef) if granularity == "tensor" else _top(coef, axis=1)
+        base = np.broadcast_to(np.reshape(top, (-1, 1)) / qmax, (d, k))
+        best_obj, coef_scale = np.inf, base
+        for r in ratios:
+            Q = _quantize(coef, r * base, n_bits, grid)
+            obj = objective(dot(Q) + b, Q)
+            if obj < best_obj:
+                best_obj, coef_scale = obj, r * base
+        coef_scale = coef_scale.copy()
+    Q = _quantize(coef, coef_scale, n_bits, grid)
+    S0 = dot(Q)
+    _, bmax, _ = grid_integers(bias_bits, grid)
+    btop = float(_top(b))
+    best_obj, bias_scale = np.inf, btop / bmax
+    for r in np.concatenate([ratios, [1e-3, 3e-3]]):
+        s = r * btop / bmax
+        obj = _mean_ce(S0 + _quantize(b, s, bias_bits, grid), y)
+        if obj < best_obj:
+            best_obj, bias_scale = obj, s
+    return HeadGrid(n_bits, bias_bits, grid, coef_scale, float(bias_scale))
+
+
+# --------------------------------------------------------------------------------------------
+# 3. QUBO steps on the grid
+# --------------------------------------------------------------------------------------------
+
+
+def _curvature_weights(Z, W, kind):
+    """Row weights (m, k) of each class's block: ``p_c (1 − p_c)``, or Böhning's constant."""
+    m, k = Z.shape[0], W.shape[1]
+    if kind == "bohning":
+        return np.full((m, 1), 0.25 if k == 1 else 0.5, dtype=np.float32)
+    S = _scores(Z, W)
+    if k == 1:
+        p = expit(S)
+    else:
+        p = np.exp(S - logsumexp(S, axis=1, keepdims=True))
+    return (p * (1.0 - p)).astype(np.float32)
+
+
+def _block(Z, v, reg, chunk=1024):
+    """``Aᵀ diag(v) A / m + diag(reg)`` for ``A = [Z, 1]``, in float32 chunks of rows."""
+    m, d = Z.shape
+    out = np.zeros((d + 1, d + 1))
+    A = np.empty((min(chunk, m), d + 1), dtype=np.float32)
+    for start in range(0, m, chunk):
+        Zc = Z[start : start + chunk]
+        r = Zc.shape[0]
+        A[:r, :d] = Zc
+        A[:r, d] = 1.0
+        out += ((A[:r] * v[start : start + r, None]).T @ A[:r]).astype(np.float64)
+    out /= m
+    out[np.diag_indices(d + 1)] += reg
+    # a class all rows are sure of has no curvature: a tiny ridge keeps the bias defined
+    out[d, d] += 1e-12
+    return out
+
+
+def curvature_blocks(Z, W, reg, kind="gauss-newton"):
+    """Per-class curvature (k, d + 1, d + 1) of the loss at ``W`` from the rows ``Z`` (m, d).
+
+    ``"gauss-newton"``: ``Aᵀ diag(p_c (1 − p_c)) A / m + diag(reg)``, the diagonal blocks of the
+    softmax Hessian (the whole Hessian for one logistic output). ``"bohning"``: Böhning's bound
+    ``½ AᵀA/m + diag(reg)`` (``¼`` for one logistic output) for every class. The products run
+    in float32 (a model, checked against the true loss), a chunk of rows at a time.
+    """
+    k = W.shape[1]
+    v = _curvature_weights(Z, W, kind)
+    return np.stack([_block(Z, v[:, min(c, v.shape[1] - 1)], reg) for c in range(k)])
+
+
+@dataclass
+class _ClassModel:
+    """Class ``c``'s local model, the bias eliminated (Schur complement) unless in the QUBO."""
+
+    H: np.ndarray  # curvature of the QUBO variables
+    hwb: np.ndarray  # coupling of the coefficients with the bias (eliminated bias only)
+    hbb: float
+    chol: object
+
+
+def _class_model(H, with_bias):
+    d = H.shape[0] - 1
+    if with_bias:
+        Hq, hwb, hbb = np.ascontiguousarray(H), None, None
+    else:
+        hwb, hbb = H[:d, d].copy(), float(H[d, d])
+        Hq = H[:d, :d] - np.outer(hwb, hwb) / hbb
+        Hq = np.ascontiguousarray(0.5 * (Hq + Hq.T))
+    jitter = 1e-10 * np.trace(Hq) / Hq.shape[0] + 1e-300
+    try:
+        chol = cho_factor(Hq + jitter * np.eye(Hq.shape[0]))
+    except LinAlgError:
+        chol = None
+    return _ClassModel(Hq, hwb, hbb, chol)
+
+
+def _class_models(Z, W, reg, kind, with_bias):
+    """Every class's local model, built one block at a time (memory: two d² per class)."""
+    k = W.shape[1]
+    v = _curvature_weights(Z, W, kind)
+    if kind == "bohning":  # one block for every class
+        return [_class_model(_block(Z, v[:, 0], reg), with_bias)] * k
+    return [_class_model(_block(Z, v[:, c], reg), with_bias) for c in range(k)]
+
+
+def _class_problem(model, g, w, lam, grid, c, with_bias):
+    """Class ``c``'s QUBO: minimise the model ``gᵀδ + ½ lam δᵀHδ`` over the grid."""
+    d = w.shape[0] - 1
+    if with_bias:
+        gq, x = g, w
+    else:
+        gq, x = g[:d] - model.hwb * (g[d] / model.hbb), w[:d]
+    Hs = lam * model.H
+    h = gq - Hs @ x
+    delta, offset, upper = grid.variable_grid(c, with_bias)
+    problem = _qubo.QuadraticProblem(Hs, h, delta, offset, grid.n_bits, upper=upper)
+    # warm start: the better (lower model value) of the current levels and the rounded
+    # continuous minimiser of the model
+    cur = np.clip(np.rint((x - offset) / delta), 0, upper).astype(np.int64)
+    starts = [cur]
+    if model.chol is not None:
+        xm = x - cho_solve(model.chol, gq) / lam
+        starts.append(np.clip(np.rint((xm - offset) / delta), 0, upper).astype(np.int64))
+    values = [float(_qubo.objective(problem, m)) for m in starts]
+    return problem, starts[int(np.argmin(values))]
+
+
+def _class_step(model, g, w, lam, grid, c, levels, with_bias):
+    """New column ``c`` from the solver's levels (and the eliminated bias, re-minimised)."""
+    d = w.shape[0] - 1
+    qmin, _, step = grid_integers(grid.n_bits, grid.grid)
+    # w = s q computed from the integers, so equal codes give bit-identical weights
+    x = grid.coef_scale[:, c] * (qmin + step * levels[:d].astype(np.float64))
+    new = w.copy()
+    new[:d] = x
+    if with_bias:
+        bmin, _, bstep = grid_integers(grid.bias_bits, grid.grid)
+        new[d] = grid.bias_scale * (bmin + bstep * float(levels[d]))
+        return new
+    db = -(g[d] + lam * model.hwb @ (x - w[:d])) / (lam * model.hbb)
+    new[d] = _quantize(w[d] + db, grid.bias_scale, grid.bias_bits, grid.grid)
+    return new
+
+
+def grid_descent(
+    Z,
+    y,
+    W,
+    reg,
+    grid,
+    solve,
+    *,
+    Z_curv,
+    max_iter,
+    tol,
+    batch_size,
+    curvature="gauss-newton",
+):
+    """Improve ``W`` on ``grid`` by QUBO steps, keeping only those that lower the true loss.
+
+    Each sweep builds one QUBO per active class (:func:`curvature_blocks` on the rows
+    ``Z_curv``, times the class's trust factor, and the true gradient); ``solve(problems,
+    initials, it, classes)`` returns the levels of each (the estimator's sampler; ``it`` counts
+    the solve rounds, ``classes`` are the problems' classes). One pass then measures the
+    loss of all classes' steps together and of each alone: all are kept if that is best, else
+    the improving ones together if that beats the best single one (one more pass), else the best
+    single one. A rejected class's trust factor doubles (its next step is shorter); a kept one's
+    halves. ``W`` may start off the grid (``init="zeros"``): the first step, at the best of
+    :data:`_FIRST_TRUST`, is then taken whatever it costs and the curve starts after it.
+
+    Returns ``W, curve, n_iter, status, info``: ``status`` is ``"converged"`` (a sweep that moved
+    every class, or the last ``_WINDOW`` sweeps, lowered the loss by less than ``tol`` times its
+    value per sweep), ``"stuck"`` (no class's QUBO step lowers the loss at any trust factor: a
+    local minimum of the moves) or ``"max_iter"``; ``info`` holds per-sweep records and timings
+    (``curvature_s``, ``solve_s``, ``passes_s``), ``n_blocks``, ``n_first`` and, for an
+    off-grid start, ``zero_loss``.
+    """
+    k = W.shape[1]
+    with_bias = grid.bias_bits == grid.n_bits
+    info = {"curvature_s": 0.0, "solve_s": 0.0, "passes_s": 0.0, "n_blocks": 0}
+    info.update(moved=[], lam=[])
+    tic = time.perf_counter()
+    loss, G = loss_grad(Z, y, W, reg, batch_size)
+    info["passes_s"] += time.perf_counter() - tic
+    curve = [loss]
+    lam = np.ones(k)
+    resting = np.zeros(k, dtype=bool)
+    models, block_loss = None, np.inf
+    status, n_iter = "max_iter", 0
+    first = 0
+    if not grid.on_grid(W):
+        # an off-grid start (init="zeros"): the first QUBO step is taken whatever it costs,
+        # at the trust factor whose step has the lowest true loss; the curve starts there
+        tic = time.perf_counter()
+        models = _class_models(Z_curv, W, reg, curvature, with_bias)
+        info["n_blocks"] += 1
+        info["curvature_s"] += time.perf_counter() - tic
+        best = None
+        for j, factor in enumerate(_FIRST_TRUST):
+            problems, initials = zip(
+                *(
+                    _class_problem(models[c], G[:, c], W[:, c], factor, grid, c, with_bias)
+                    for c in range(k)
+                )
+            )
+            tic = time.perf_counter()
+            solved = solve(list(problems), list(initials), j, np.arange(k))
+            info["solve_s"] += time.perf_counter() - tic
+            V = np.column_stack(
+                [
+                    _class_step(models[c], G[:, c], W[:, c], factor, grid, c, solved[c], with_bias)
+                    for c in range(k)
+                ]
+            )
+            tic = time.perf_counter()
+            value = loss_grad(Z, y, V, reg, batch_size, grad=False)[0]
+            info["passes_s"] += time.perf_counter() - tic
+            if best is None or value < best[0]:
+                best = (value, V)
+        info["zero_loss"] = loss
+        W = best[1]
+        tic = time.perf_counter()
+        loss, G = loss_grad(Z, y, W, reg, batch_size)
+        info["passes_s"] += time.perf_counter() - tic
+        curve = [loss]
+        models, first = None, len(_FIRST_TRUST)
+    info["n_first"] = first
+    for it in range(first, first + max_iter):
+        n_iter = it + 1 - first
+        if models is None or loss < block_loss * (1.0 - _REFRESH):
+            models = None  # free the old blocks first
+            tic = time.perf_counter()
+            models = _class_models(Z_curv, W, reg, curvature, with_bias)
+            block_loss = loss
+            info["n_blocks"] += 1
+            info["curvature_s"] += time.perf_counter() - tic
+        active = np.flatnonzero(~resting)
+        if active.size == 0:
+            status = "stuck"
+            n_iter = it - first
+            break
+        problems, initials = [], []
+        for c in active:
+            p, start = _class_problem(models[c], G[:, c], W[:, c], lam[c], grid, c, with_bias)
+            problems.append(p)
+            initials.append(start)
+        tic = time.perf_counter()
+        solved = solve(problems, initials, it, active)
+        info["solve_s"] += time.perf_counter() - tic
+        D = np.zeros_like(W)
+        for c, levels in zip(active, solved):
+            new = _class_step(models[c], G[:, c], W[:, c], lam[c], grid, c, levels, with_bias)
+            D[:, c] = new - W[:, c]
+        still = [c for c in active if not np.any(D[:, c])]
+        for c in still:
+            # no grid point lowers the model: a shorter step cannot either; a longer one might
+            if lam[c] > 1.0:
+                lam[c] = 1.0
+            else:
+                resting[c] = True
+        moved = np.flatnonzero(np.any(D != 0, axis=0))
+        accepted = np.empty(0, dtype=int)
+        if moved.size:
+            tic = time.perf_counter()
+            loss_all, G_all, single = _trial_losses(Z, y, W, D, reg, batch_size)
+            info["passes_s"] += time.perf_counter() - tic
+            if k == 1:
+                single[:] = loss_all
+            best_single = float(np.min(single[moved]))
+            improving = moved[single[moved] < loss]
+            if loss_all < loss and loss_all <= best_single:
+                accepted, new_loss, new_G = moved, loss_all, G_all
+            elif improving.size:
+                c_best = int(moved[np.argmin(single[moved])])
+                tic = time.perf_counter()
+                if improving.size > 1 and improving.size < moved.size:
+                    DU = np.zeros_like(D)
+                    DU[:, improving] = D[:, improving]
+                    loss_u, G_u = loss_grad(Z, y, W + DU, reg, batch_size)
+                    if loss_u < best_single:
+                        accepted, new_loss, new_G = improving, loss_u, G_u
+                if accepted.size == 0:
+                    DU = np.zeros_like(D)
+                    DU[:, c_best] = D[:, c_best]
+                    accepted = np.array([c_best])
+                    new_loss, new_G = loss_grad(Z, y, W + DU, reg, batch_size)
+                info["passes_s"] += time.perf_counter() - tic
+            failed = np.setdiff1d(moved, improving)
+            lam[failed] *= 2.0
+            resting[failed[lam[failed] > _LAM_MAX]] = True
+            lam[failed] = np.minimum(lam[failed], _LAM_MAX)
+            if accepted.size and new_loss < loss:
+                W = W.copy()
+                W[:, accepted] += D[:, accepted]
+                loss, G = new_loss, new_G
+                lam[accepted] = np.maximum(lam[accepted] / 2.0, 1.0)
+                # every other class's gradient changed with these scores: all may move again
+                resting[:] = False
+            else:
+                accepted = np.empty(0, dtype=int)
+        curve.append(loss)
+        info["moved"].append(np.isin(np.arange(k), accepted))
+        info["lam"].append(lam.copy())
+        # converged: the last _WINDOW sweeps (or a sweep that moved every class) gained less
+        # than tol per sweep, relative
+        window = min(len(curve) - 1, _WINDOW) if accepted.size < k else 1
+        gain = curve[-1 - window] - loss
+        if window and (accepted.size == k or len(curve) > _WINDOW):
+            if gain <= tol * window * max(abs(curve[-1 - window]), np.finfo(float).tiny):
+                status = "converged" if gain > 0 or accepted.size else "stuck"
+                break
+    info["moved"] = np.asarray(info["moved"], dtype=bool).reshape(-1, k)
+    info["lam"] = np.asarray(info["lam"]).reshape(-1, k)
+    return W, np.asarray(curve), n_iter, status, info
