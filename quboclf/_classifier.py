@@ -540,6 +540,10 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                     batch_size=batch,
                     curvature=self.curvature,
                 )
+            if progress is not None:
+                # the loop may stop before max_iter: end the bar at what was done
+                progress.total = progress.n
+                progress.refresh()
         finally:
             if progress is not None:
                 progress.close()
