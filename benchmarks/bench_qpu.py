@@ -8,7 +8,8 @@ embedded biases and couplings). QPU access time is dwave-cloud-client's timing m
 qubits each call uses (the mock's own figures are fixed demonstration values).
 
 ``--what classifier``
-    ``QUBOCNNClassifier`` on digits (70/30 split per seed) with ``sampler="sa"`` and
+    ``QUBOCNNClassifier`` on digits (or ``--data fmnist``: a subset of Fashion-MNIST; 70/30
+    split per seed) with ``sampler="sa"`` and
     ``sampler="qpu"`` (and, with ``--sigmas``, the noisy QPU at each σ); prints test accuracy,
     QPU calls, QPU access time and wall time per fit, and the mean over seeds.
 ``--what quantizer``
@@ -26,8 +27,9 @@ Estimator settings are arguments, so the same script measures any version of the
     python benchmarks/bench_qpu.py --what classifier --n-bits 4 --seeds 0 1 2
     python benchmarks/bench_qpu.py --what classifier --n-bits 10 --seeds 0 1 2 \\
         --sigmas 0 0.01 0.02 0.03 0.05 --samplers sa
+    python benchmarks/bench_qpu.py --what classifier --data fmnist --fmnist-train 10000 --seeds 0
     python benchmarks/bench_qpu.py --what quantizer --n-bits 4
-    python benchmarks/bench_qpu.py --what selection --neurons 4
+    python benchmarks/bench_qpu.py --what selection --neurons 2
 
 The machine running these may be shared: compare times within one run.
 """
@@ -115,12 +117,18 @@ def usage_of(made):
 
 
 def run_classifier(args):
-    X, y = load_digits(return_X_y=True)
+    if args.data == "digits":
+        X, y = load_digits(return_X_y=True)
+    else:  # a random subset of Fashion-MNIST's training set, as 28x28 images
+        Xf, yf, _, _ = load_fashion_mnist()
+        rows = np.random.default_rng(0).choice(len(Xf), args.fmnist_train, replace=False)
+        X, y = Xf[rows].reshape(-1, 28, 28), yf[rows]
     params = json.loads(args.sampler_params)
     runs = [(name, None) for name in args.samplers]
     runs += [("qpu", float(s)) for s in args.sigmas]
+    data = "digits" if args.data == "digits" else f"Fashion-MNIST ({args.fmnist_train} rows)"
     print(
-        f"digits, QUBOCNNClassifier(n_bits={args.n_bits}, max_iter={args.max_iter}), "
+        f"{data}, QUBOCNNClassifier(n_bits={args.n_bits}, max_iter={args.max_iter}), "
         f"qpu sampler_params={params}, mocked Pegasus P{args.shape}"
     )
     print(f"{'sampler':22s} {'seed':>4s} {'acc':>7s} {'calls':>7s} {'QPU s':>8s} {'wall s':>8s}")
@@ -221,8 +229,9 @@ def run_selection(args):
     )
     configs = [("sa", {})]
     for selection in ("impact", "coupled", "sweep"):
-        for size in args.sizes:
-            configs.append(("qpu", {"selection": selection, "subproblem_size": size}))
+        configs.append(("qpu", {"selection": selection}))
+    for size in args.sizes:  # the default rule at other subproblem sizes
+        configs.append(("qpu", {"selection": "impact", "subproblem_size": size}))
     totals = {}
     with mocked_qpu(args.shape):
         for neuron in range(args.neurons):
@@ -263,7 +272,8 @@ def main():
     parser.add_argument("--n-calibration", type=int, default=1024)
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--neurons", type=int, default=4)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[30, 60, 120])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[30, 120])
+    parser.add_argument("--data", choices=("digits", "fmnist"), default="digits")
     args = parser.parse_args()
     if args.what == "quantizer" and args.n_bits == 10:
         args.n_bits = 4

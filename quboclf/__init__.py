@@ -8,13 +8,14 @@ from . import datasets
 from ._classifier import QUBOCNNClassifier
 from ._features import RandomConvFeatures
 from ._quantizer import QUBOQuantizer
-from ._samplers import SAMPLER_NAMES, QPUAccessError
+from ._samplers import SAMPLER_NAMES, QPUAccessError, QPUBudgetWarning
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "SAMPLER_NAMES",
     "QPUAccessError",
+    "QPUBudgetWarning",
     "QUBOCNNClassifier",
     "QUBOQuantizer",
     "RandomConvFeatures",

@@ -11,7 +11,9 @@ made by :func:`make_solver` from the estimator's ``sampler`` and ``sampler_param
 ``"sa-dimod"``          :class:`dwave.samplers.SimulatedAnnealingSampler` on the assembled BQM
 ``"tabu"``              :class:`dwave.samplers.TabuSampler` on the assembled BQM
 ``"exact"``             :class:`dimod.ExactSolver` (brute force, at most 20 free bits)
-``"qpu"``               a D-Wave QPU through :class:`dwave.system.DWaveCliqueSampler`
+``"qpu"``               a D-Wave QPU through :class:`dwave.system.DWaveCliqueSampler`; problems
+                        larger than its clique, or finer than its precision, as a sequence of
+                        QPU-sized subproblems around the warm start (:mod:`quboclf._decompose`)
 ``"hybrid"``            Leap's hybrid solver through :class:`dwave.system.LeapHybridSampler`
 a ``dimod.Sampler``     used as is on the assembled BQM
 ======================  =======================================================================
@@ -840,7 +842,10 @@ class Solver:
     def _solve_decomposed(self, problem, initial, seed):
         sampler = self._dimod_sampler()
         limit, info = self._subproblem_limit(sampler)
-        start = _start_levels(problem) if initial is None else initial
+        if initial is None:
+            start = _start_levels(problem)
+        else:
+            start = np.clip(initial, problem.lower, problem.upper)
         t0 = time.perf_counter()
         result = _decompose.decompose(
             problem,
