@@ -128,7 +128,8 @@ def run_classifier(args):
     runs += [("qpu", float(s)) for s in args.sigmas]
     data = "digits" if args.data == "digits" else f"Fashion-MNIST ({args.fmnist_train} rows)"
     print(
-        f"{data}, QUBOCNNClassifier(n_bits={args.n_bits}, max_iter={args.max_iter}), "
+        f"{data}, QUBOCNNClassifier(n_bits={args.n_bits}, max_iter={args.max_iter}, "
+        f"init={args.init!r}), "
         f"qpu sampler_params={params}, mocked Pegasus P{args.shape}"
     )
     print(f"{'sampler':22s} {'seed':>4s} {'acc':>7s} {'calls':>7s} {'QPU s':>8s} {'wall s':>8s}")
@@ -144,6 +145,7 @@ def run_classifier(args):
                 sampler=name,
                 sampler_params=sp,
                 max_iter=args.max_iter,
+                init=args.init,
                 random_state=seed,
             )
             t = time.perf_counter()
@@ -274,6 +276,7 @@ def main():
     parser.add_argument("--neurons", type=int, default=4)
     parser.add_argument("--sizes", type=int, nargs="*", default=[30, 120])
     parser.add_argument("--data", choices=("digits", "fmnist"), default="digits")
+    parser.add_argument("--init", choices=("auto", "zeros"), default="auto")
     args = parser.parse_args()
     if args.what == "quantizer" and args.n_bits == 10:
         args.n_bits = 4

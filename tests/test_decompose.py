@@ -387,6 +387,33 @@ def test_budget_ends_a_classifier_fit_with_a_usable_model(mock_qpu):
     assert np.nansum(qpu) >= 0.05e6
 
 
+def test_budget_ends_a_quantizer_fit_with_a_usable_model(mock_qpu):
+    from sklearn.datasets import load_digits
+    from sklearn.neural_network import MLPClassifier
+
+    from quboclf import QUBOQuantizer
+
+    X, y = load_digits(return_X_y=True)
+    X = X[:300, :40] / 16.0
+    y = y[:300]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlp = MLPClassifier((8,), max_iter=50, random_state=0).fit(X, y)
+    q = QUBOQuantizer(
+        mlp,
+        n_bits=4,
+        sampler="qpu",
+        n_calibration=100,
+        random_state=0,
+        sampler_params={"num_reads": 5, "qpu_budget": 0.1},
+    )
+    with pytest.warns(QPUBudgetWarning):
+        q.fit(X, y)
+    assert q.predict(X).shape == (300,)
+    for layer in q.layers_:  # never worse than rounding to nearest
+        assert layer.error_qubo <= layer.error_nearest + 1e-9
+
+
 def test_mock_timing_follows_the_model():
     t1 = _samplers.estimate_qpu_access_time(100, 1)
     t100 = _samplers.estimate_qpu_access_time(100, 100)
