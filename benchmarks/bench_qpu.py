@@ -20,6 +20,8 @@ qubits each call uses (the mock's own figures are fixed demonstration values).
 ``--what selection``
     The decomposition's selection rules and subproblem sizes on the first neurons of that
     model's first layer (objective, calls, QPU time).
+``--what noise``
+    The objective of those neurons against the noise σ of the mocked QPU (``--sigmas``).
 
 Estimator settings are arguments, so the same script measures any version of the estimators::
 
@@ -30,6 +32,7 @@ Estimator settings are arguments, so the same script measures any version of the
     python benchmarks/bench_qpu.py --what classifier --data fmnist --fmnist-train 10000 --seeds 0
     python benchmarks/bench_qpu.py --what quantizer --n-bits 4
     python benchmarks/bench_qpu.py --what selection --neurons 2
+    python benchmarks/bench_qpu.py --what noise --neurons 4 --sigmas 0 0.01 0.02 0.03 0.05
 
 The machine running these may be shared: compare times within one run.
 """
@@ -49,7 +52,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
-from quboclf import QUBOCNNClassifier, QUBOQuantizer, _quantizer, _samplers
+from quboclf import QUBOCNNClassifier, QUBOQuantizer, RandomConvFeatures, _quantizer, _samplers
 from quboclf.testing import NoisyMockSampler
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -127,9 +130,12 @@ def run_classifier(args):
     runs = [(name, None) for name in args.samplers]
     runs += [("qpu", float(s)) for s in args.sigmas]
     data = "digits" if args.data == "digits" else f"Fashion-MNIST ({args.fmnist_train} rows)"
+    feats = "600 (default)"
+    if args.n_filters is not None:
+        feats = f"{args.n_filters} filters x {args.pool_grid}x{args.pool_grid}"
     print(
         f"{data}, QUBOCNNClassifier(n_bits={args.n_bits}, max_iter={args.max_iter}, "
-        f"init={args.init!r}), "
+        f"init={args.init!r}, features={feats}), "
         f"qpu sampler_params={params}, mocked Pegasus P{args.shape}"
     )
     print(f"{'sampler':22s} {'seed':>4s} {'acc':>7s} {'calls':>7s} {'QPU s':>8s} {'wall s':>8s}")
@@ -140,12 +146,18 @@ def run_classifier(args):
             label = name if sigma is None else f"qpu sigma={sigma:g}"
             ctx = mocked_qpu(args.shape, sigma if name == "qpu" else None)
             sp = params if name == "qpu" else None
+            features = None  # the default: 600 random convolution features
+            if args.n_filters is not None:
+                features = RandomConvFeatures(
+                    n_filters=args.n_filters, pool_grid=args.pool_grid, random_state=seed
+                )
             clf = QUBOCNNClassifier(
                 n_bits=args.n_bits,
                 sampler=name,
                 sampler_params=sp,
                 max_iter=args.max_iter,
                 init=args.init,
+                features=features,
                 random_state=seed,
             )
             t = time.perf_counter()
@@ -258,10 +270,46 @@ def run_selection(args):
         print(f"{key:60s} {obj:10.4f} {calls:6.0f} {qpu:7.2f} {wall:7.1f}")
 
 
+def run_noise(args):
+    """Objective of the first neurons of layer 1 against the noise σ of the mocked QPU."""
+    from quboclf import _qubo
+    from quboclf._quantizer import _dense_layers
+    from quboclf._rounding import build_layer_qubos, choose_scale
+
+    mlp, Xc, _ = fmnist_model(args)
+    _, W, b, _, _ = _dense_layers(mlp)[0]
+    qubos = build_layer_qubos(
+        Xc, W, b, choose_scale(W, args.n_bits), choose_scale(b, args.n_bits), args.n_bits
+    )
+    params = json.loads(args.sampler_params)
+    neurons = range(args.neurons)
+    near = sum(
+        qubos.constant(j) + float(_qubo.energy(qubos.problem(j), qubos.nearest[j])) for j in neurons
+    )
+    sa = 0.0
+    for j in neurons:
+        r = _samplers.make_solver("sa").solve(qubos.problem(j), initial=qubos.nearest[j], seed=0)
+        sa += qubos.constant(j) + r.energy
+    print(f"first {args.neurons} neurons of layer 1, int{args.n_bits}, qpu sampler_params={params}")
+    print(f"round-to-nearest objective {near:.4f}, sa {sa:.4f}")
+    print(f"{'sigma':>6s} {'objective':>10s} {'/ sa':>6s} {'calls':>6s} {'QPU s':>7s}")
+    for sigma in args.sigmas:
+        obj = calls = qpu = 0.0
+        with mocked_qpu(args.shape, float(sigma)):
+            solver = _samplers.make_solver("qpu", params)
+            for j in neurons:
+                r = solver.solve(qubos.problem(j), initial=qubos.nearest[j], seed=j)
+                obj += qubos.constant(j) + r.energy
+            calls, qpu = usage_of([solver])
+        print(f"{float(sigma):6.3f} {obj:10.4f} {obj / sa:6.3f} {calls:6d} {qpu:7.2f}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--what", choices=("classifier", "quantizer", "selection"), required=True)
-    parser.add_argument("--n-bits", type=int, default=10)
+    parser.add_argument(
+        "--what", choices=("classifier", "quantizer", "selection", "noise"), required=True
+    )
+    parser.add_argument("--n-bits", type=int, help="default: 10 (classifier), 4 (others)")
     parser.add_argument("--max-iter", type=int, default=100)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--samplers", nargs="*", default=["sa", "qpu"])
@@ -277,12 +325,18 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="*", default=[30, 120])
     parser.add_argument("--data", choices=("digits", "fmnist"), default="digits")
     parser.add_argument("--init", choices=("auto", "zeros"), default="auto")
+    parser.add_argument("--n-filters", type=int, help="fewer features: RandomConvFeatures(...)")
+    parser.add_argument("--pool-grid", type=int, default=3)
     args = parser.parse_args()
-    if args.what == "quantizer" and args.n_bits == 10:
-        args.n_bits = 4
-    {"classifier": run_classifier, "quantizer": run_quantizer, "selection": run_selection}[
-        args.what
-    ](args)
+    if args.n_bits is None:
+        args.n_bits = 10 if args.what == "classifier" else 4
+    runs = {
+        "classifier": run_classifier,
+        "quantizer": run_quantizer,
+        "selection": run_selection,
+        "noise": run_noise,
+    }
+    runs[args.what](args)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,9 @@ _DECOMPOSE_KEYS = frozenset(
     {"decompose", "subproblem_size", "window", "selection", "max_subproblems", "qpu_budget"}
 )
 
+# Retries of a QPU call that failed on a race for minorminer's clique cache file.
+_CACHE_RETRIES = 3
+
 #: Default binary variables per subproblem on the QPU (capped by the largest clique). Measured
 #: on digits heads with the mocked Advantage-size QPU (user guide, "Larger problems").
 QPU_SUBPROBLEM_SIZE = 60
@@ -811,15 +814,21 @@ class Solver:
         bqm = dimod.BinaryQuadraticModel(Q.diagonal().copy(), quadratic, 0.0, dimod.BINARY)
         kwargs = self._sample_kwargs(sampler, bqm, seed)
         leap = self._kind in ("qpu", "hybrid")
-        try:
-            sampleset = sampler.sample(bqm, **kwargs)
-            record = sampleset.record
-            variables = list(sampleset.variables)
-            sample_info = dict(sampleset.info)
-        except Exception as exc:
-            if leap and (isinstance(exc, _leap_errors()) or _is_config_error(exc)):
-                raise _access_error(self._kind, exc) from exc
-            raise
+        for attempt in range(_CACHE_RETRIES + 1):
+            try:
+                sampleset = sampler.sample(bqm, **kwargs)
+                record = sampleset.record
+                variables = list(sampleset.variables)
+                sample_info = dict(sampleset.info)
+                break
+            except Exception as exc:
+                if leap and (isinstance(exc, _leap_errors()) or _is_config_error(exc)):
+                    raise _access_error(self._kind, exc) from exc
+                # minorminer's on-disk clique cache, read on every call, is renamed into place
+                # by whichever process touched it last: concurrent fits can race on it
+                if not isinstance(exc, FileNotFoundError) or attempt == _CACHE_RETRIES:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
         if len(record) == 0:
             raise ValueError(f"sampler {self.name!r} returned no samples")
         samples = np.zeros((len(record), N), dtype=np.int8)

@@ -414,6 +414,23 @@ def test_budget_ends_a_quantizer_fit_with_a_usable_model(mock_qpu):
         assert layer.error_qubo <= layer.error_nearest + 1e-9
 
 
+def test_a_race_on_the_clique_cache_is_retried(mock_qpu, monkeypatch):
+    from dwave.system.testing import MockDWaveSampler
+
+    real = MockDWaveSampler.sample
+    failures = [FileNotFoundError("'.lru~' -> '.lru'")]
+
+    def flaky(self, bqm, **kwargs):
+        if failures:
+            raise failures.pop()
+        return real(self, bqm, **kwargs)
+
+    monkeypatch.setattr(MockDWaveSampler, "sample", flaky)
+    problem = make_problem(0, 6, 4)
+    result = make_solver("qpu", {"num_reads": 5}).solve(problem, initial=np.full(6, 8), seed=0)
+    assert result.info["qpu_calls"] >= 1 and not failures
+
+
 def test_mock_timing_follows_the_model():
     t1 = _samplers.estimate_qpu_access_time(100, 1)
     t100 = _samplers.estimate_qpu_access_time(100, 100)
