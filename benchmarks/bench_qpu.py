@@ -58,6 +58,21 @@ from quboclf.testing import NoisyMockSampler
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_quantizer import load_fashion_mnist
 
+SUBSTITUTE = "steepest"  # --substitute
+
+
+class _AnnealingSubstitute:
+    """dwave-samplers' simulated annealing with a short schedule, as the mock's solver."""
+
+    def __init__(self):
+        from dwave.samplers import SimulatedAnnealingSampler
+
+        self.sampler = SimulatedAnnealingSampler()
+        self.parameters = {"num_reads": []}
+
+    def sample(self, bqm, num_reads=1, **kwargs):
+        return self.sampler.sample(bqm, num_reads=num_reads, num_sweeps=100)
+
 
 @contextmanager
 def mocked_qpu(shape=16, sigma=None):
@@ -67,9 +82,12 @@ def mocked_qpu(shape=16, sigma=None):
 
     def factory(**config):
         kwargs = {}
+        # the mock's own default solver (steepest descent), or simulated annealing
+        child = SteepestDescentSampler() if SUBSTITUTE == "steepest" else _AnnealingSubstitute()
+        if SUBSTITUTE != "steepest":
+            kwargs["substitute_sampler"] = child
         if sigma is not None:
-            # the mock's own default solver, below the noise
-            kwargs["substitute_sampler"] = NoisyMockSampler(sigma, child=SteepestDescentSampler())
+            kwargs["substitute_sampler"] = NoisyMockSampler(sigma, child=child)
         return MockDWaveSampler(
             topology_type="pegasus", topology_shape=[shape], parameter_warnings=False, **kwargs
         )
@@ -113,9 +131,11 @@ def solver_usage():
             yield made
 
 
-def usage_of(made):
+def usage_of(made, accepted=False):
     calls = sum(s.usage["sampler_calls"] for s in made)
     qpu_us = sum(s.usage["qpu_access_time"] for s in made)
+    if accepted:
+        return calls, qpu_us / 1e6, sum(s.usage.get("subproblems_accepted", 0) for s in made)
     return calls, qpu_us / 1e6
 
 
@@ -138,7 +158,10 @@ def run_classifier(args):
         f"init={args.init!r}, features={feats}), "
         f"qpu sampler_params={params}, mocked Pegasus P{args.shape}"
     )
-    print(f"{'sampler':22s} {'seed':>4s} {'acc':>7s} {'calls':>7s} {'QPU s':>8s} {'wall s':>8s}")
+    print(
+        f"{'sampler':22s} {'seed':>4s} {'acc':>7s} {'calls':>7s} {'QPU s':>8s} {'wall s':>8s} "
+        f"{'accepted':>8s} {'iters':>5s}"
+    )
     table = {}
     for seed in args.seeds:
         Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, random_state=seed, stratify=y)
@@ -166,10 +189,11 @@ def run_classifier(args):
                 clf.fit(Xtr, ytr)
             wall = time.perf_counter() - t
             acc = clf.score(Xte, yte)
-            calls, qpu_s = usage_of(made)
-            table.setdefault(label, []).append((acc, calls, qpu_s, wall))
+            calls, qpu_s, accepted = usage_of(made, accepted=True)
+            table.setdefault(label, []).append((acc, calls, qpu_s, wall, accepted))
             print(
-                f"{label:22s} {seed:4d} {acc:7.4f} {calls:7d} {qpu_s:8.2f} {wall:8.1f}",
+                f"{label:22s} {seed:4d} {acc:7.4f} {calls:7d} {qpu_s:8.2f} {wall:8.1f} "
+                f"{accepted:8d} {clf.n_iter_:5d}",
                 flush=True,
             )
     print("\nmean over seeds")
@@ -177,7 +201,8 @@ def run_classifier(args):
         a = np.asarray(rows)
         print(
             f"{label:22s} acc {a[:, 0].mean():.4f} ± {a[:, 0].std():.4f}  calls "
-            f"{a[:, 1].mean():.0f}  QPU {a[:, 2].mean():.2f} s  wall {a[:, 3].mean():.1f} s"
+            f"{a[:, 1].mean():.0f}  QPU {a[:, 2].mean():.2f} s  wall {a[:, 3].mean():.1f} s  "
+            f"accepted {a[:, 4].mean():.1f}"
         )
 
 
@@ -327,7 +352,15 @@ def main():
     parser.add_argument("--init", choices=("auto", "zeros"), default="auto")
     parser.add_argument("--n-filters", type=int, help="fewer features: RandomConvFeatures(...)")
     parser.add_argument("--pool-grid", type=int, default=3)
+    parser.add_argument(
+        "--substitute",
+        choices=("steepest", "anneal"),
+        default="steepest",
+        help="the mock's solver: its default steepest descent, or simulated annealing",
+    )
     args = parser.parse_args()
+    global SUBSTITUTE
+    SUBSTITUTE = args.substitute
     if args.n_bits is None:
         args.n_bits = 10 if args.what == "classifier" else 4
     runs = {

@@ -577,14 +577,15 @@ class Solver:
         self.params = dict(params)
         self._cache = None
         self._lock = threading.Lock()
-        self._usage = {"sampler_calls": 0, "qpu_access_time": 0.0, "budget_exhausted": False}
+        self._usage = _new_usage()
 
     @property
     def usage(self):
         """Sampler calls and QPU access time (µs) of every solve so far, in this process.
 
-        ``{"sampler_calls": int, "qpu_access_time": float, "budget_exhausted": bool}``; the
-        ``qpu_budget`` is checked against ``qpu_access_time``. Threads share one solver (and
+        ``{"sampler_calls": int, "qpu_access_time": float, "subproblems_accepted": int,
+        "budget_exhausted": bool}``; the ``qpu_budget`` is checked against
+        ``qpu_access_time``. Threads share one solver (and
         its budget); a pickled copy (a process worker) counts from the value it was sent with.
         """
         with self._lock:
@@ -610,9 +611,7 @@ class Solver:
         return state
 
     def __setstate__(self, state):
-        state.setdefault(
-            "_usage", {"sampler_calls": 0, "qpu_access_time": 0.0, "budget_exhausted": False}
-        )
+        state.setdefault("_usage", _new_usage())
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
@@ -867,6 +866,8 @@ class Solver:
             should_stop=self._budget_spent,
             seed=0 if seed is None else seed,
         )
+        with self._lock:
+            self._usage["subproblems_accepted"] += result.n_accepted
         calls = result.call_info
         times = [c["qpu_access_time"] for c in calls]
         has_time = any(t is not None for t in times)
@@ -1033,6 +1034,15 @@ class Solver:
             if access is not None:
                 self._usage["qpu_access_time"] += access
         return np.asarray(levels, dtype=np.int64), info
+
+
+def _new_usage():
+    return {
+        "sampler_calls": 0,
+        "qpu_access_time": 0.0,
+        "subproblems_accepted": 0,
+        "budget_exhausted": False,
+    }
 
 
 def _start_levels(problem):
