@@ -57,7 +57,9 @@ if "--mock" in sys.argv:
     from dwave.system.testing import MockDWaveSampler
 
     def mock_qpu(**config):
-        return MockDWaveSampler(topology_type="pegasus", topology_shape=[16])
+        return MockDWaveSampler(
+            topology_type="pegasus", topology_shape=[16], parameter_warnings=False
+        )
 
     offline = mock.patch("dwave.system.samplers.clique.DWaveSampler", mock_qpu)
 
