@@ -1056,14 +1056,14 @@ def _start_levels(problem):
 
 def _is_mock_qpu(sampler):
     """Whether ``sampler`` (or the QPU below a clique sampler) is a mock QPU (no real timing)."""
-    try:
-        from dwave.system.testing import MockDWaveSampler
-    except ImportError:  # pragma: no cover - dwave-system is there whenever a QPU is
-        return False
     from .testing import NoisyMockSampler
 
     if isinstance(sampler, NoisyMockSampler):
         return True
+    try:
+        from dwave.system.testing import MockDWaveSampler
+    except ImportError:  # no QPU extra: no mock QPU either
+        return False
     child = getattr(sampler, "child", sampler)
     return isinstance(child, MockDWaveSampler)
 
@@ -1111,6 +1111,10 @@ def _access_time(sampler, facts, kwargs, num_reads, n_variables):
     ``"estimated"`` by :func:`estimate_qpu_access_time` for the qubits of the embedding.
     """
     if _is_mock_qpu(sampler):
+        try:
+            import dwave.cloud  # noqa: F401  (the timing model)
+        except ImportError:  # a NoisyMockSampler without the QPU extra
+            return None, None
         child = getattr(sampler, "child", sampler)
         props = getattr(child, "properties", None) or {}
         qubits = facts.get("num_qubits", n_variables)
