@@ -66,8 +66,9 @@ _DECOMPOSE_KEYS = frozenset(
 # Retries of a QPU call that failed on a race for minorminer's clique cache file.
 _CACHE_RETRIES = 3
 
-#: Default binary variables per subproblem on the QPU (capped by the largest clique). Measured
-#: on digits heads with the mocked Advantage-size QPU (user guide, "Larger problems").
+#: Default binary variables per subproblem on the QPU (capped by the largest clique): between
+#: smaller subproblems (better answers, more calls and QPU time) and larger ones, as measured
+#: with the mocked Advantage-size QPU (user guide, "Larger problems: subproblems").
 QPU_SUBPROBLEM_SIZE = 60
 
 #: Default binary variables per subproblem for other decomposed samplers ("exact": 16).
