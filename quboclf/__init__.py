@@ -10,7 +10,7 @@ from ._dimod_sampler import CarryAnnealingSampler
 from ._features import RandomConvFeatures
 from ._kernels import warm_up
 from ._quantizer import QuantizedLayer, QUBOQuantizer
-from ._samplers import SAMPLER_NAMES, QPUAccessError
+from ._samplers import SAMPLER_NAMES, QPUAccessError, QPUBudgetWarning
 
 __version__ = "0.1.0.dev0"
 
@@ -18,6 +18,7 @@ __all__ = [
     "SAMPLER_NAMES",
     "CarryAnnealingSampler",
     "QPUAccessError",
+    "QPUBudgetWarning",
     "QUBOCNNClassifier",
     "QUBOQuantizer",
     "QuantizedLayer",

@@ -264,7 +264,8 @@ CLASSIFIER_ROWS = [
      QPUAccessError, NO_TOKEN),
     ("hybrid-no-token", lambda: clf(sampler="hybrid", sampler_params={}), X, Y, "no_token",
      QPUAccessError, NO_TOKEN),
-    ("qpu-too-large", lambda: clf(sampler="qpu", n_bits=4, sampler_params={}), X12, Y12,
+    ("qpu-too-large",  # refused only when decomposition is off (its default is "auto")
+     lambda: clf(sampler="qpu", n_bits=4, sampler_params={"decompose": False}), X12, Y12,
      "mock_qpu", ValueError,
      r"48 free binary variables but the largest clique .* has 36.*n_bits.*'hybrid'"),
     ("sampler-fails-halfway",  # 3 classes: 3 solves per iteration, the third fails
@@ -330,8 +331,8 @@ QUANTIZER_ROWS = [
      QPUAccessError, NO_TOKEN),
     ("hybrid-no-token", lambda: quant(sampler="hybrid", sampler_params={}), X, Y, "no_token",
      QPUAccessError, NO_TOKEN),
-    ("qpu-too-large", lambda: quant(sampler="qpu", sampler_params={}), X40, Y40, "mock_qpu",
-     ValueError, r"\d\d free binary variables but the largest clique .* has 36"),
+    ("qpu-too-large", lambda: quant(sampler="qpu", sampler_params={"decompose": False}), X40,
+     Y40, "mock_qpu", ValueError, r"\d\d free binary variables but the largest clique .* has 36"),
     ("sampler-fails-halfway", lambda: quant(sampler=FlakySampler(2), sampler_params={}), X12,
      np.arange(40) % 3, None, RuntimeError, LOST),
     ("sa-dimod-too-large", lambda: quant(sampler="sa-dimod"), X, Y, "little_memory",

@@ -151,7 +151,12 @@ def test_bad_values(name, params, match):
 def test_defaults_filled_in():
     assert check_sampler("sa") == {"warm_start": True, "polish": True}
     assert check_sampler("qpu")["num_reads"] == 100
-    assert check_sampler("qpu", {"num_reads": 7, "token": "x"}) == {"num_reads": 7, "token": "x"}
+    assert check_sampler("qpu")["decompose"] == "auto"
+    assert check_sampler("qpu", {"num_reads": 7, "token": "x"}) == {
+        "num_reads": 7,
+        "decompose": "auto",
+        "token": "x",
+    }
     params = {"num_reads": 3}
     check_sampler("sa", params)
     assert params == {"num_reads": 3}  # the user's dict is not modified
@@ -477,8 +482,14 @@ def test_qpu_solves_through_the_mock(mock_qpu):
     assert "num_reads" not in config and "chain_strength" not in config
     info = result.info
     assert info["sampler"] == "qpu" and info["n_qubo_variables"] == 4
-    assert info["qpu_access_time"] == pytest.approx(8550.28)
+    # the mock's fixed demonstration timing is replaced by the timing model for the call
     assert info["timing"]["qpu_access_time"] == pytest.approx(8550.28)
+    assert info["qpu_access_time_source"] == "estimated"
+    expected = _samplers.estimate_qpu_access_time(info["num_qubits"], 20)
+    assert info["qpu_access_time"] == pytest.approx(expected)
+    assert info["qpu_calls"] == 1 and info["subproblem_sizes"] == [4]
+    assert solver.usage["sampler_calls"] == 1
+    assert solver.usage["qpu_access_time"] == pytest.approx(expected)
     assert info["largest_clique_size"] == 36
     assert info["num_reads"] == 20
     assert info["num_qubits"] >= 4 and info["max_chain_length"] >= 1
@@ -493,7 +504,8 @@ def test_qpu_solves_through_the_mock(mock_qpu):
 
 def test_qpu_polish_keeps_raw_energy(mock_qpu):
     problem = make_problem(3, 4, 3)  # 12 free bits
-    result = make_solver("qpu", {"polish": True, "num_reads": 5}).solve(problem)
+    params = {"polish": True, "num_reads": 5, "decompose": False}
+    result = make_solver("qpu", params).solve(problem)
     assert result.info["polished"]
     assert result.energy <= result.info["raw_energy"] + 1e-12
     assert result.info["max_chain_length"] > 1 and result.info["chain_strength"] > 0
@@ -501,7 +513,7 @@ def test_qpu_polish_keeps_raw_energy(mock_qpu):
 
 
 def test_qpu_too_large_fails_before_submitting(mock_qpu):
-    solver = make_solver("qpu")
+    solver = make_solver("qpu", {"decompose": False})
     problem = make_problem(0, 20, 2)  # 40 free bits > 36-clique of Pegasus-4
     with pytest.raises(ValueError, match="40 free binary variables") as err:
         solver.solve(problem)

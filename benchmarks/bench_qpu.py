@@ -1,0 +1,376 @@
+"""Benchmarks of ``sampler="qpu"`` offline: QPU-sized subproblems through the mocked QPU.
+
+The QPU is dwave-system's ``MockDWaveSampler(topology_type="pegasus", topology_shape=[16])``
+(an Advantage-size Pegasus P16 graph, largest clique 180) patched in below
+``DWaveCliqueSampler``, exactly as the test suite does; optionally with quboclf's
+:class:`~quboclf.testing.NoisyMockSampler` as its solver (Gaussian noise of relative σ on the
+embedded biases and couplings). QPU access time is dwave-cloud-client's timing model for the
+qubits each call uses (the mock's own figures are fixed demonstration values).
+
+``--what classifier``
+    ``QUBOCNNClassifier`` on digits (or ``--data fmnist``: a subset of Fashion-MNIST; 70/30
+    split per seed) with ``sampler="sa"`` and
+    ``sampler="qpu"`` (and, with ``--sigmas``, the noisy QPU at each σ); prints test accuracy,
+    QPU calls, QPU access time and wall time per fit, and the mean over seeds.
+``--what quantizer``
+    ``QUBOQuantizer`` of a 784-256-10 ``MLPClassifier`` trained on Fashion-MNIST, int4,
+    ``propagate="float"`` (both samplers solve the same problems), 1,024 calibration rows, with
+    ``sampler="sa"`` then ``sampler="qpu"``; prints both objectives (sum over layers of
+    ``‖X Ŵᵀ + 1 b̂ᵀ − (X Wᵀ + 1 bᵀ)‖²_F``), QPU calls and time.
+``--what selection``
+    The decomposition's selection rules and subproblem sizes on the first neurons of that
+    model's first layer (objective, calls, QPU time).
+``--what noise``
+    The objective of those neurons against the noise σ of the mocked QPU (``--sigmas``).
+
+Estimator settings are arguments, so the same script measures any version of the estimators::
+
+    python benchmarks/bench_qpu.py --what classifier --n-bits 10 --seeds 0 1 2
+    python benchmarks/bench_qpu.py --what classifier --n-bits 4 --seeds 0 1 2
+    python benchmarks/bench_qpu.py --what classifier --n-bits 10 --seeds 0 1 2 \\
+        --sigmas 0 0.01 0.02 0.03 0.05 --samplers sa
+    python benchmarks/bench_qpu.py --what classifier --data fmnist --fmnist-train 10000 --seeds 0
+    python benchmarks/bench_qpu.py --what quantizer --n-bits 4
+    python benchmarks/bench_qpu.py --what selection --neurons 2
+    python benchmarks/bench_qpu.py --what noise --neurons 4 --sigmas 0 0.01 0.02 0.03 0.05
+
+The machine running these may be shared: compare times within one run.
+"""
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+
+from quboclf import QUBOCNNClassifier, QUBOQuantizer, RandomConvFeatures, _quantizer, _samplers
+from quboclf.testing import NoisyMockSampler
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_quantizer import load_fashion_mnist
+
+SUBSTITUTE = "steepest"  # --substitute
+
+
+class _AnnealingSubstitute:
+    """dwave-samplers' simulated annealing with a short schedule, as the mock's solver."""
+
+    def __init__(self):
+        from dwave.samplers import SimulatedAnnealingSampler
+
+        self.sampler = SimulatedAnnealingSampler()
+        self.parameters = {"num_reads": []}
+
+    def sample(self, bqm, num_reads=1, **kwargs):
+        return self.sampler.sample(bqm, num_reads=num_reads, num_sweeps=100)
+
+
+@contextmanager
+def mocked_qpu(shape=16, sigma=None):
+    """``DWaveCliqueSampler`` builds a Pegasus mock; with ``sigma``, a noisy one."""
+    from dwave.samplers import SteepestDescentSampler
+    from dwave.system.testing import MockDWaveSampler
+
+    def factory(**config):
+        kwargs = {}
+        # the mock's own default solver (steepest descent), or simulated annealing
+        child = SteepestDescentSampler() if SUBSTITUTE == "steepest" else _AnnealingSubstitute()
+        if SUBSTITUTE != "steepest":
+            kwargs["substitute_sampler"] = child
+        if sigma is not None:
+            kwargs["substitute_sampler"] = NoisyMockSampler(sigma, child=child)
+        return MockDWaveSampler(
+            topology_type="pegasus", topology_shape=[shape], parameter_warnings=False, **kwargs
+        )
+
+    with mock.patch("dwave.system.samplers.clique.DWaveSampler", factory):
+        yield
+
+
+@contextmanager
+def solver_usage():
+    """Collect the solvers estimators make, to read their ``usage`` after ``fit``."""
+    made = []
+    real = _samplers.make_solver
+
+    def spy(sampler, params=None):
+        solver = real(sampler, params)
+        made.append(solver)
+        if sampler == "qpu":  # progress of long runs, every 16 solves
+            solve, count, t0 = solver.solve, [0], time.perf_counter()
+
+            def logged(*a, **k):
+                result = solve(*a, **k)
+                count[0] += 1
+                if count[0] % 16 == 0:
+                    u = solver.usage
+                    print(
+                        f"  ... {count[0]} solves, {u['sampler_calls']} QPU calls, "
+                        f"{u['qpu_access_time'] / 1e6:.1f} s QPU, "
+                        f"{time.perf_counter() - t0:.0f} s wall",
+                        flush=True,
+                    )
+                return result
+
+            solver.solve = logged
+        return solver
+
+    with mock.patch.object(_quantizer, "make_solver", spy):
+        import quboclf._classifier as classifier_module
+
+        with mock.patch.object(classifier_module, "make_solver", spy):
+            yield made
+
+
+def usage_of(made, accepted=False):
+    calls = sum(s.usage["sampler_calls"] for s in made)
+    qpu_us = sum(s.usage["qpu_access_time"] for s in made)
+    if accepted:
+        return calls, qpu_us / 1e6, sum(s.usage.get("subproblems_accepted", 0) for s in made)
+    return calls, qpu_us / 1e6
+
+
+def run_classifier(args):
+    if args.data == "digits":
+        X, y = load_digits(return_X_y=True)
+    else:  # a random subset of Fashion-MNIST's training set, as 28x28 images
+        Xf, yf, _, _ = load_fashion_mnist()
+        rows = np.random.default_rng(0).choice(len(Xf), args.fmnist_train, replace=False)
+        X, y = Xf[rows].reshape(-1, 28, 28), yf[rows]
+    params = json.loads(args.sampler_params)
+    runs = [(name, None) for name in args.samplers]
+    runs += [("qpu", float(s)) for s in args.sigmas]
+    data = "digits" if args.data == "digits" else f"Fashion-MNIST ({args.fmnist_train} rows)"
+    feats = "600 (default)"
+    if args.n_filters is not None:
+        feats = f"{args.n_filters} filters x {args.pool_grid}x{args.pool_grid}"
+    print(
+        f"{data}, QUBOCNNClassifier(n_bits={args.n_bits}, max_iter={args.max_iter}, "
+        f"init={args.init!r}, features={feats}), "
+        f"qpu sampler_params={params}, mocked Pegasus P{args.shape}"
+    )
+    print(
+        f"{'sampler':22s} {'seed':>4s} {'acc':>7s} {'calls':>7s} {'QPU s':>8s} {'wall s':>8s} "
+        f"{'accepted':>8s} {'iters':>5s}"
+    )
+    table = {}
+    for seed in args.seeds:
+        Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, random_state=seed, stratify=y)
+        for name, sigma in runs:
+            label = name if sigma is None else f"qpu sigma={sigma:g}"
+            ctx = mocked_qpu(args.shape, sigma if name == "qpu" else None)
+            sp = params if name == "qpu" else None
+            features = None  # the default: 600 random convolution features
+            if args.n_filters is not None:
+                features = RandomConvFeatures(
+                    n_filters=args.n_filters, pool_grid=args.pool_grid, random_state=seed
+                )
+            clf = QUBOCNNClassifier(
+                n_bits=args.n_bits,
+                sampler=name,
+                sampler_params=sp,
+                max_iter=args.max_iter,
+                init=args.init,
+                features=features,
+                random_state=seed,
+            )
+            t = time.perf_counter()
+            with ctx, solver_usage() as made, warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                clf.fit(Xtr, ytr)
+            wall = time.perf_counter() - t
+            acc = clf.score(Xte, yte)
+            calls, qpu_s, accepted = usage_of(made, accepted=True)
+            table.setdefault(label, []).append((acc, calls, qpu_s, wall, accepted))
+            print(
+                f"{label:22s} {seed:4d} {acc:7.4f} {calls:7d} {qpu_s:8.2f} {wall:8.1f} "
+                f"{accepted:8d} {clf.n_iter_:5d}",
+                flush=True,
+            )
+    print("\nmean over seeds")
+    for label, rows in table.items():
+        a = np.asarray(rows)
+        print(
+            f"{label:22s} acc {a[:, 0].mean():.4f} ± {a[:, 0].std():.4f}  calls "
+            f"{a[:, 1].mean():.0f}  QPU {a[:, 2].mean():.2f} s  wall {a[:, 3].mean():.1f} s  "
+            f"accepted {a[:, 4].mean():.1f}"
+        )
+
+
+def fmnist_model(args):
+    Xtr, ytr, _, _ = load_fashion_mnist()
+    rng = np.random.default_rng(0)
+    sub = rng.choice(len(Xtr), args.fmnist_train, replace=False)
+    X, y = Xtr[sub], ytr[sub]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp = MLPClassifier(
+            (args.hidden,), max_iter=args.fmnist_iter, random_state=0, batch_size=256
+        ).fit(X, y)
+    calib = np.sort(np.random.default_rng(1).choice(len(X), args.n_calibration, replace=False))
+    return mlp, X[calib], y[calib]
+
+
+def run_quantizer(args):
+    mlp, Xc, yc = fmnist_model(args)
+    params = json.loads(args.sampler_params)
+    print(
+        f"Fashion-MNIST 784-{args.hidden}-10 MLP ({args.fmnist_train} training rows), int"
+        f"{args.n_bits}, {len(Xc)} calibration rows, propagate='float'; qpu sampler_params="
+        f"{params}, mocked Pegasus P{args.shape}"
+    )
+    results = {}
+    for name in ("sa", "qpu"):
+        q = QUBOQuantizer(
+            mlp,
+            n_bits=args.n_bits,
+            sampler=name,
+            sampler_params=params if name == "qpu" else None,
+            propagate="float",
+            n_calibration=None,
+            n_jobs=args.n_jobs,
+            random_state=0,
+        )
+        t = time.perf_counter()
+        with mocked_qpu(args.shape), solver_usage() as made:
+            q.fit(Xc, yc)
+        wall = time.perf_counter() - t
+        obj = sum(layer.error_qubo for layer in q.layers_)
+        near = sum(layer.error_nearest for layer in q.layers_)
+        calls, qpu_s = usage_of(made)
+        results[name] = obj
+        print(
+            f"{name:4s} objective {obj:12.4f} (nearest {near:.4f})  calls {calls}  QPU "
+            f"{qpu_s:.2f} s  wall {wall:.1f} s",
+            flush=True,
+        )
+    print(f"qpu / sa objective ratio {results['qpu'] / results['sa']:.4f}")
+
+
+def run_selection(args):
+    from quboclf import _qubo
+    from quboclf._quantizer import _dense_layers
+    from quboclf._rounding import build_layer_qubos, choose_scale
+
+    mlp, Xc, _ = fmnist_model(args)
+    _, W, b, _, _ = _dense_layers(mlp)[0]
+    qubos = build_layer_qubos(
+        Xc, W, b, choose_scale(W, args.n_bits), choose_scale(b, args.n_bits), args.n_bits
+    )
+    configs = [("sa", {})]
+    for selection in ("impact", "coupled", "sweep"):
+        configs.append(("qpu", {"selection": selection}))
+    for size in args.sizes:  # the default rule at other subproblem sizes
+        configs.append(("qpu", {"selection": "impact", "subproblem_size": size}))
+    totals = {}
+    with mocked_qpu(args.shape):
+        for neuron in range(args.neurons):
+            problem = qubos.problem(neuron)
+            start = qubos.nearest[neuron]
+            const = qubos.constant(neuron)
+            for name, params in configs:
+                t = time.perf_counter()
+                r = _samplers.make_solver(name, params).solve(problem, initial=start, seed=0)
+                row = totals.setdefault(json.dumps([name, params]), np.zeros(4))
+                row += [
+                    const + r.energy,
+                    r.info.get("qpu_calls") or 0,
+                    (r.info.get("qpu_access_time") or 0) / 1e6,
+                    time.perf_counter() - t,
+                ]
+            row0 = const + float(_qubo.energy(problem, start))
+            totals.setdefault("nearest", np.zeros(4))[0] += row0
+    print(f"first {args.neurons} neurons of layer 1 (785 binary variables each), int{args.n_bits}")
+    print(f"{'solver':60s} {'objective':>10s} {'calls':>6s} {'QPU s':>7s} {'wall s':>7s}")
+    for key, (obj, calls, qpu, wall) in totals.items():
+        print(f"{key:60s} {obj:10.4f} {calls:6.0f} {qpu:7.2f} {wall:7.1f}")
+
+
+def run_noise(args):
+    """Objective of the first neurons of layer 1 against the noise σ of the mocked QPU."""
+    from quboclf import _qubo
+    from quboclf._quantizer import _dense_layers
+    from quboclf._rounding import build_layer_qubos, choose_scale
+
+    mlp, Xc, _ = fmnist_model(args)
+    _, W, b, _, _ = _dense_layers(mlp)[0]
+    qubos = build_layer_qubos(
+        Xc, W, b, choose_scale(W, args.n_bits), choose_scale(b, args.n_bits), args.n_bits
+    )
+    params = json.loads(args.sampler_params)
+    neurons = range(args.neurons)
+    near = sum(
+        qubos.constant(j) + float(_qubo.energy(qubos.problem(j), qubos.nearest[j])) for j in neurons
+    )
+    sa = 0.0
+    for j in neurons:
+        r = _samplers.make_solver("sa").solve(qubos.problem(j), initial=qubos.nearest[j], seed=0)
+        sa += qubos.constant(j) + r.energy
+    print(f"first {args.neurons} neurons of layer 1, int{args.n_bits}, qpu sampler_params={params}")
+    print(f"round-to-nearest objective {near:.4f}, sa {sa:.4f}")
+    print(f"{'sigma':>6s} {'objective':>10s} {'/ sa':>6s} {'calls':>6s} {'QPU s':>7s}")
+    for sigma in args.sigmas:
+        obj = calls = qpu = 0.0
+        with mocked_qpu(args.shape, float(sigma)):
+            solver = _samplers.make_solver("qpu", params)
+            for j in neurons:
+                r = solver.solve(qubos.problem(j), initial=qubos.nearest[j], seed=j)
+                obj += qubos.constant(j) + r.energy
+            calls, qpu = usage_of([solver])
+        print(f"{float(sigma):6.3f} {obj:10.4f} {obj / sa:6.3f} {calls:6d} {qpu:7.2f}", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--what", choices=("classifier", "quantizer", "selection", "noise"), required=True
+    )
+    parser.add_argument("--n-bits", type=int, help="default: 10 (classifier), 4 (others)")
+    parser.add_argument("--max-iter", type=int, default=100)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--samplers", nargs="*", default=["sa", "qpu"])
+    parser.add_argument("--sigmas", nargs="*", default=[], help="noisy QPU runs at these σ")
+    parser.add_argument("--sampler-params", default="{}", help="JSON sampler_params for qpu")
+    parser.add_argument("--shape", type=int, default=16, help="Pegasus size of the mock")
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--fmnist-train", type=int, default=20000)
+    parser.add_argument("--fmnist-iter", type=int, default=15)
+    parser.add_argument("--n-calibration", type=int, default=1024)
+    parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--neurons", type=int, default=4)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[30, 120])
+    parser.add_argument("--data", choices=("digits", "fmnist"), default="digits")
+    parser.add_argument("--init", choices=("auto", "zeros"), default="auto")
+    parser.add_argument("--n-filters", type=int, help="fewer features: RandomConvFeatures(...)")
+    parser.add_argument("--pool-grid", type=int, default=3)
+    parser.add_argument(
+        "--substitute",
+        choices=("steepest", "anneal"),
+        default="steepest",
+        help="the mock's solver: its default steepest descent, or simulated annealing",
+    )
+    args = parser.parse_args()
+    global SUBSTITUTE
+    SUBSTITUTE = args.substitute
+    if args.n_bits is None:
+        args.n_bits = 10 if args.what == "classifier" else 4
+    runs = {
+        "classifier": run_classifier,
+        "quantizer": run_quantizer,
+        "selection": run_selection,
+        "noise": run_noise,
+    }
+    runs[args.what](args)
+
+
+if __name__ == "__main__":
+    main()
