@@ -7,7 +7,7 @@ Every training or rounding problem is posed as a QUBO and solved by simulated an
 from . import datasets
 from ._classifier import QUBOCNNClassifier
 from ._features import RandomConvFeatures
-from ._quantizer import QUBOQuantizer
+from ._quantizer import QUBOQuantizer, quantize_layers
 from ._samplers import SAMPLER_NAMES, QPUAccessError
 
 __version__ = "0.1.0.dev0"
@@ -20,4 +20,5 @@ __all__ = [
     "RandomConvFeatures",
     "__version__",
     "datasets",
+    "quantize_layers",
 ]

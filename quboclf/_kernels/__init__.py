@@ -11,7 +11,7 @@ def warm_up():
     """
     from importlib import import_module
 
-    for name in ("_conv", "_assembly", "_anneal"):
+    for name in ("_conv", "_assembly", "_anneal", "_search"):
         try:
             module = import_module(f"{__name__}.{name}")
         except ModuleNotFoundError:
