@@ -1,6 +1,7 @@
 """Tests of the rounding algorithms behind QUBOQuantizer: QUBO solver, GPTQ, AdaRound."""
 
 import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -200,7 +201,7 @@ def test_roundings_on_the_same_problems(n_bits, granularity):
         q = QUBOQuantizer(mlp, n_bits=n_bits, rounding=rounding, granularity=granularity,
                           propagate="float", random_state=0).fit(X, y)
         errors[rounding] = [layer.error for layer in q.layers_]
-        for layer, (W, b) in zip(q.layers_, zip(mlp.coefs_, mlp.intercepts_)):
+        for layer in q.layers_:
             assert layer.rounding == rounding
             assert layer.qmin <= layer.weight_int.min() and layer.weight_int.max() <= layer.qmax
         # the error is the layer objective on the float model's inputs
