@@ -34,6 +34,7 @@ __all__ = [
     "layer_rounding",
     "local_search_reference",
     "neighbourhood_box",
+    "prove_neuron",
     "qubo_round",
     "round_nearest",
     "sphere_decode_reference",
