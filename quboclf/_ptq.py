@@ -476,8 +476,9 @@ def qubo_round(
     max_nodes : int, default=200_000
         Node budget of each branch and bound.
     solve : callable, default=None
-        ``solve(l, lo, hi, k) -> k`` of another solver (a sampler), called for every neuron not
-        proven optimal; its answer is kept where it is better.
+        ``solve(l, lo, hi, k) -> k`` of another solver (a sampler), called last for every neuron
+        with a choice, from the answer so far; its answer (positions on the grid) is kept where
+        it is better.
     n_jobs : int, default=None
         Threads for the local search.
 
@@ -520,9 +521,9 @@ def qubo_round(
     for l in np.flatnonzero(n_free <= max_exact):
         k[l], proven[l] = prove_neuron(G, d[l], t[l], lo[l], hi[l], k[l], max_nodes=max_nodes)
     if solve is not None:
-        for l in np.flatnonzero(~proven):
+        for l in np.flatnonzero(np.any(hi > lo, axis=1)):
             cand = np.asarray(solve(l, lo[l], hi[l], k[l]), dtype=np.int64)
-            if cand.shape != (F,) or np.any(cand < lo[l]) or np.any(cand > hi[l]):
+            if cand.shape != (F,) or np.any(cand < 0) or np.any(cand >= lr.n_levels):
                 raise RuntimeError(f"the sampler returned levels outside neuron {l}'s bounds")
             if _energies(G, d[l:l + 1], t[l:l + 1], cand[None])[0] < _energies(
                     G, d[l:l + 1], t[l:l + 1], k[l:l + 1])[0]:

@@ -287,8 +287,15 @@ def _sampler_solve(lr, sampler, sampler_params, seeds):
     H = 2.0 * lr.G
 
     def solve(l, lo, hi, k):
-        size = int(np.max(hi - lo)) + 1
-        n_bits = max(1, int(np.ceil(np.log2(size))))
+        # One binary variable per value (the fewest qubits): each free value chooses between two
+        # adjacent grid points holding its current level, inside its box.
+        n_bits = 1
+        size = 2
+        free = hi > lo
+        start = np.clip(k - size // 2, lo, np.maximum(hi - size + 1, lo))
+        start = np.clip(start, 0, lr.n_levels - size)
+        lo = np.where(free, start, k)
+        hi = np.where(free, start + size - 1, k)
         d = lr.d[l]
         problem = QuadraticProblem(H, np.zeros_like(d), d, d * (lo - lr.t[l]), n_bits,
                                    lower=0, upper=(hi - lo).astype(np.int64))
@@ -362,9 +369,11 @@ def quantize_layers(
         GPTQ's column order: by decreasing curvature (act-order) or as given.
     sampler : str or dimod.Sampler, default="sa"
         ``"sa"`` is the built-in solver of ``rounding="qubo"`` (local search and branch and
-        bound; with ``sampler_params`` the annealer also refines each unproven neuron). Any
-        other sampler of :func:`quboclf._samplers.make_solver` receives each unproven neuron's
-        QUBO, warm-started from the solver's answer; the better answer is kept.
+        bound; with ``sampler_params`` the annealer also refines each neuron). Any other
+        sampler of :func:`quboclf._samplers.make_solver` then receives each neuron's QUBO
+        (:class:`~quboclf._qubo.QuadraticProblem`) with one binary variable per value (two
+        adjacent grid points holding the built-in solver's answer: round down or up with
+        ``neighbourhood=1``), warm-started from that answer; the better answer is kept.
     sampler_params : dict, default=None
         Parameters of the sampler.
     names : list of str, default=None
