@@ -154,7 +154,7 @@ def print_fmnist(records, args):
             good = by["qubo"]["accuracy"] >= rival_acc - 0.002
             ok_acc += good
             if by["qubo"]["objective"] > rival_obj or not good:
-                print(f"  MISS seed {seed} int{width}: qubo objective "
+                print(f"  MISS {granularity} seed {seed} int{width}: qubo objective "
                       f"{by['qubo']['objective']:.5g} vs best rival {rival_obj:.5g}, accuracy "
                       f"{by['qubo']['accuracy']:.4f} vs best rival {rival_acc:.4f}")
     print(f"\nQUBO objective <= min(GPTQ act-order on/off, AdaRound): {ok_obj}/{total} "
@@ -236,7 +236,8 @@ def run_speed(args):
     from quboclf._kernels import warm_up
 
     warm_up()  # compile (or load) numba kernels outside the timing
-    q = QUBOQuantizer(mlp, n_bits=4, propagate="float", n_calibration=None, n_jobs=args.n_jobs,
+    q = QUBOQuantizer(mlp, n_bits=4, propagate="float", neighbourhood=1, n_calibration=None,
+                      n_jobs=args.n_jobs,
                       random_state=0)
     t = time.perf_counter()
     q.fit(Xc, yc)
@@ -268,7 +269,7 @@ def run_speed(args):
           f"bits, 10 of {args.hidden + 1})")
     print(f"{'method':52s} {'time (s)':>9s} {'objective':>12s}")
     print(f"{'round-to-nearest':52s} {'':>9s} {obj_near:12.3f}")
-    ours = 'QUBOQuantizer(sampler="sa") (whole fit)'
+    ours = 'QUBOQuantizer(neighbourhood=1) (whole fit)'
     print(f"{ours:52s} {t_ours:9.2f} {obj_ours:12.3f}")
     print(f"{'dwave-samplers SimulatedAnnealingSampler() on BQMs':52s} {t_dimod:9.2f} "
           f"{obj_dimod:12.3f}")

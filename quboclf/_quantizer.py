@@ -536,18 +536,17 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     it), then quantizes its dense layers one after the other to signed ``n_bits`` integers
     (``Ŵ = s_w q``, bias with its own scale ``s_b``), using ``X`` as calibration data.
 
-    Every weight and bias is rounded down or up. ``rounding="qubo"`` chooses, for each output
-    neuron ``l``, the roundings ``v ∈ {0, 1}^{f+1}`` minimising the error of its pre-activation on
-    the calibration inputs ``X`` of the layer::
-
-        ‖e_l + [s_w X, s_b 1] v‖²,   e_l = X (s_w ⌊w_l/s_w⌋ − w_l) + (s_b ⌊b_l/s_b⌋ − b_l) 1
-
-    a QUBO with ``f + 1`` binary variables whose quadratic part ``2 [X 1]ᵀ[X 1]`` is shared by
-    the whole layer; summed over neurons it is the layer's Frobenius objective
+    ``rounding="qubo"`` chooses, for each output neuron ``l``, the integers ``q`` of its weights
+    and bias minimising the error of its pre-activation on the calibration inputs ``X`` of the
+    layer, ``‖[X, 1] (s ∘ q − w̃_l)‖²``: a box-constrained integer least-squares problem (a QUBO
+    over the allowed grid points, ``neighbourhood``) whose matrix ``[X 1]ᵀ[X 1]`` is shared by
+    the whole layer; summed over neurons it is the layer's objective
     ``‖X Ŵᵀ + 1 b̂ᵀ − (X Wᵀ + 1 bᵀ)‖²_F`` (ADAROUND's objective without its relaxation). Each
-    solve starts from round-to-nearest, and a neuron keeps the solver's answer only if it lowers
-    its objective, so the QUBO rounding is never worse than nearest on the calibration data.
-    ``rounding="nearest"`` is the round-to-nearest baseline with the same scales.
+    neuron starts from the best of round-to-nearest and GPTQ, is improved by exact local search
+    and, if it has at most 64 free values, solved to proven optimality by branch and bound; so
+    the QUBO rounding is never worse than nearest or GPTQ on the calibration data.
+    ``rounding="nearest"``, ``"gptq"`` and ``"adaround"`` are the baselines, on the same scales,
+    grid and calibration rows. The work is done by :func:`quantize_layers`.
 
     Read more in the :doc:`User Guide </guide/quantizer>`.
 
@@ -561,29 +560,35 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         Bit width, 1 to 8. With ``n_bits >= 2`` the integers are ``−(2**(n_bits−1) − 1)`` to
         ``2**(n_bits−1) − 1`` (int2 is ternary {−1, 0, 1}); ``n_bits=1`` is binary {−1, +1}
         (weights ``±s``, scale ``mean |w|``).
-    rounding : {"qubo", "nearest"}, default="qubo"
-        Choose roundings by solving the per-neuron QUBOs, or round to nearest.
+    rounding : {"qubo", "gptq", "adaround", "nearest"}, default="qubo"
+        The QUBO rounding (see above), GPTQ (Frantar et al., 2022), AdaRound (Nagel et al.,
+        2020) or round-to-nearest.
     granularity : {"per-tensor", "per-channel"}, default="per-tensor"
         One weight scale per layer, or one per output neuron. Scales minimise the weights' own
         round-to-nearest error (a search over clipping ranges); the bias has one scale per layer.
     propagate : {"quantized", "float"}, default="quantized"
         Calibration inputs of layer ``l + 1``: the outputs of the already quantized layers
         (ADAROUND practice: later layers correct earlier layers' errors), or the float model's.
+    neighbourhood : {1, 2}, default=2
+        Grid points the QUBO rounding may choose for a value: 1, round down or up; 2, also one
+        step further each way (two binary variables per value).
+    act_order : bool, default=True
+        GPTQ's column order (``rounding="gptq"``): by decreasing curvature, or as stored.
     n_calibration : int or None, default=1024
         Number of rows of ``X`` (drawn without replacement with ``random_state``) used as
         calibration data; None uses all of them.
     sampler : str or dimod.Sampler, default="sa"
-        What solves the QUBOs (see :func:`quboclf._samplers.make_solver`): ``"sa"``, ``"sa-dimod"``,
-        ``"tabu"``, ``"exact"``, ``"qpu"``, ``"hybrid"`` or a ``dimod.Sampler`` instance.
+        ``"sa"``: the built-in solver of ``rounding="qubo"`` (local search and branch and
+        bound). Any other sampler of :func:`quboclf._samplers.make_solver` (``"sa-dimod"``,
+        ``"tabu"``, ``"exact"``, ``"qpu"``, ``"hybrid"`` or a ``dimod.Sampler`` instance) then
+        receives each neuron's QUBO (one binary variable per value), warm-started from the
+        built-in solver's answer; a neuron keeps the better answer.
     sampler_params : dict, default=None
-        Parameters of the sampler. With ``sampler="sa"`` the quantizer's defaults are
-        ``num_reads=1, num_sweeps=200`` and, per neuron, a schedule three times colder than
-        :func:`quboclf._anneal.default_beta_range` (a warm start from round-to-nearest needs no
-        hot phase) whose cold end is 100 times its hot end; keys given here override them.
+        Parameters of the sampler. With ``sampler="sa"``, giving any also runs the annealer on
+        each neuron (defaults ``num_reads=1, num_sweeps=200`` and a schedule three times colder
+        than :func:`quboclf._anneal.default_beta_range`; keys given here override them).
     n_jobs : int, default=None
-        Neurons solved in parallel (joblib threads; the annealer releases the GIL). An
-        ambient ``joblib.parallel_backend`` (e.g. ``"dask"``) takes over the solves; leave
-        ``None`` there to use all its workers. Results do not depend on it.
+        Threads for the local search and the samplers' solves. Results do not depend on it.
     random_state : int, RandomState instance or None, default=None
         Chooses the calibration rows and seeds the solver.
     verbose : bool, default=False
@@ -597,8 +602,9 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         A fitted deep copy of ``estimator_`` whose dense weights are the dequantized ``Ŵ``, ``b̂``;
         ``predict`` & co. delegate to it.
     layers_ : list of QuantizedLayer
-        Integer weights and biases, scales, zero points, bit width and the calibration errors of
-        both roundings, per layer, input to output.
+        Integer weights and biases, scales, zero points, bit width, the calibration errors of
+        the chosen rounding and of round-to-nearest and the neurons proven optimal, per layer,
+        input to output.
     classes_ : ndarray of shape (n_classes,)
         Class labels (classifiers only).
     n_features_in_ : int
@@ -608,13 +614,15 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
 
     See Also
     --------
+    quantize_layers : The same quantization on plain arrays (any framework).
     QUBOCNNClassifier : A classifier whose head is trained by QUBOs.
 
     Notes
     -----
     Scales: a weight tensor's (or row's) scale minimises its own round-to-nearest error over
     clipping ranges of 1 %, 2 %, …, 100 % of ``max |w|`` (100 % is the max-abs scale
-    ``max |w| / qmax``). Values whose other rounding would leave the integer range are fixed.
+    ``max |w| / qmax``). Weights of inputs that are zero in every calibration row keep
+    round-to-nearest with every method.
 
     Examples
     --------
