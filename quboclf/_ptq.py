@@ -480,7 +480,8 @@ def qubo_round(
         with a choice, from the answer so far; its answer (positions on the grid) is kept where
         it is better.
     n_jobs : int, default=None
-        Threads for the local search.
+        Threads for the local search (joblib; an ambient ``joblib.parallel_backend``, e.g.
+        Dask, takes the groups of neurons over). ``1`` searches in this thread.
 
     Returns
     -------
@@ -532,7 +533,9 @@ def qubo_round(
 
 
 def _n_threads(n_jobs):
-    if n_jobs is None:
+    """Groups of neurons to search in parallel: ``n_jobs`` as the active joblib backend reads it
+    (``None`` is one group, or all workers of an ambient backend such as Dask)."""
+    if n_jobs == 1:
         return 1
     from joblib import effective_n_jobs
 
