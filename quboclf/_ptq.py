@@ -195,6 +195,8 @@ def gptq(lr, *, act_order=True, percdamp=0.01, block_size=128, lo=None, hi=None)
         Positions.
     """
     n, F = lr.t.shape
+    if F == 0:
+        return np.zeros((n, 0), dtype=np.int64)
     if lo is None:
         lo = np.zeros((n, F), dtype=np.int64)
         hi = np.full((n, F), lr.n_levels - 1, dtype=np.int64)
@@ -249,6 +251,8 @@ def adaround(lr, *, n_iter=1000, reg=0.01, warmup=0.2, beta=(20.0, 2.0), learnin
     """
     L = lr.n_levels
     t = lr.t
+    if t.shape[1] == 0:
+        return np.zeros(t.shape, dtype=np.int64)
     base = np.clip(np.floor(t), 0, L - 2)
     rest = np.clip(t - base, 0.0, 1.0)
     p = (rest - _GAMMA) / (_ZETA - _GAMMA)

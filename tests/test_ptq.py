@@ -230,6 +230,17 @@ def test_quantize_layers_matches_the_estimator():
         assert a.error == b.error
 
 
+@pytest.mark.parametrize("rounding", ["nearest", "gptq", "adaround", "qubo"])
+def test_nothing_to_choose(rounding):
+    # no bias and every input dead: all values keep round-to-nearest, the error is 0
+    W = np.array([[0.3, -0.7], [1.2, 0.05]])
+    (layer,) = quantize_layers([W], None, "identity", np.zeros((5, 2)), n_bits=3,
+                               rounding=rounding)
+    near = quantize_layers([W], None, "identity", np.zeros((5, 2)), n_bits=3, rounding="nearest")
+    np.testing.assert_array_equal(layer.weight_int, near[0].weight_int)
+    assert layer.error == 0.0 and layer.n_fixed == 2 * 3
+
+
 def test_quantize_layers_without_bias():
     rng = np.random.default_rng(0)
     X, W = rng.normal(size=(50, 4)), rng.normal(size=(3, 4))
