@@ -96,6 +96,8 @@ class QuantizedLayer:
     n_proven : int
         Neurons whose rounding is proven optimal over their allowed neighbourhood (QUBO
         rounding: branch and bound on neurons with at most 64 free values; 0 otherwise).
+    proven : ndarray of shape (n_outputs,), dtype bool
+        Which neurons those are.
     """
 
     name: str
@@ -119,6 +121,7 @@ class QuantizedLayer:
     rounding: str = "qubo"
     error: float = None
     n_proven: int = 0
+    proven: np.ndarray = None
 
     @property
     def weight(self):
@@ -477,6 +480,7 @@ def quantize_layers(
             rounding=rounding,
             error=float(obj.sum()),
             n_proven=int(np.count_nonzero(proven)),
+            proven=proven,
         )
         layers.append(layer)
         if verbose:

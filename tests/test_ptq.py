@@ -215,7 +215,7 @@ def test_roundings_on_the_same_problems(n_bits, granularity):
         assert errors["qubo"][i] <= errors["gptq"][i] * (1 + 1e-12)
         assert errors["adaround"][i] <= errors["nearest"][i] * (1 + 1e-12)
     # 12 inputs + bias: every hidden neuron is proven optimal over its neighbourhood
-    assert q.layers_[0].n_proven == 9
+    assert q.layers_[0].n_proven == 9 and q.layers_[0].proven.all()
 
 
 def test_quantize_layers_matches_the_estimator():
