@@ -9,7 +9,7 @@ from ._classifier import QUBOCNNClassifier
 from ._dimod_sampler import CarryAnnealingSampler
 from ._features import RandomConvFeatures
 from ._kernels import warm_up
-from ._quantizer import QuantizedLayer, QUBOQuantizer
+from ._quantizer import QuantizedLayer, QUBOQuantizer, quantize_layers
 from ._samplers import SAMPLER_NAMES, QPUAccessError, QPUBudgetWarning
 
 __version__ = "0.1.0.dev0"
@@ -25,5 +25,6 @@ __all__ = [
     "RandomConvFeatures",
     "__version__",
     "datasets",
+    "quantize_layers",
     "warm_up",
 ]

@@ -107,7 +107,7 @@ def _kernel_dispatchers():
 
     from numba.core.dispatcher import Dispatcher
 
-    for name in ("_conv", "_assembly", "_anneal"):
+    for name in ("_conv", "_assembly", "_anneal", "_search"):
         module = import_module(f"quboclf._kernels.{name}")
         for obj in vars(module).values():
             if isinstance(obj, Dispatcher):
@@ -267,6 +267,7 @@ def _bench_quantizer(args):
         args.dataset,
         args.bits,
         args.seeds,
+        roundings=args.roundings,
         sampler=args.sampler,
         subsample=args.subsample,
         n_calibration=args.n_calibration,
@@ -671,7 +672,9 @@ def _parser():
         "(the paper's setting: every step of training is a QUBO solve)",
     )
     clf.set_defaults(func=_bench_classifier, command_parser=clf)
-    qnt = studies.add_parser("quantizer", help="MLP float vs nearest vs QUBO rounding")
+    qnt = studies.add_parser(
+        "quantizer", help="MLP float vs nearest, GPTQ, AdaRound and QUBO rounding"
+    )
     _common(qnt, [0, 1, 2])
     qnt.add_argument(
         "--bits",
@@ -690,6 +693,15 @@ def _parser():
         metavar="N",
         type=_integer("--n-calibration", 1, fix="e.g. --n-calibration 1024 (the default)"),
         help="calibration rows of the quantizer (default: 1024)",
+    )
+    qnt.add_argument(
+        "--roundings",
+        nargs="+",
+        default=list(_bench.QUANTIZER_ROUNDINGS),
+        choices=list(_bench.QUANTIZER_ROUNDINGS),
+        metavar="R",
+        action=_Distinct,
+        help="roundings to compare: nearest gptq adaround qubo (default: all four)",
     )
     qnt.set_defaults(func=_bench_quantizer, command_parser=qnt)
     info = sub.add_parser("info", help="versions, threads, QPU configuration, data sets")

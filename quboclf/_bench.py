@@ -11,7 +11,8 @@ them with matplotlib (optional):
   differ): test accuracy, fit time and its ratio to SGD, feature dimension ``d`` and QUBO size
   per class ``(d + 1) K``.
 * :func:`quantizer_study` (arXiv 2510.16075): an ``MLPClassifier`` quantized to several widths
-  by round-to-nearest and by :class:`~quboclf.QUBOQuantizer`'s QUBOs: test accuracy, the
+  by every ``rounding`` of :class:`~quboclf.QUBOQuantizer` (round-to-nearest, GPTQ, AdaRound
+  and the QUBO rounding) on the same scales and calibration rows: test accuracy, the
   calibration reconstruction error ``Σ_layers ‖X Ŵᵀ + 1b̂ᵀ − (X Wᵀ + 1bᵀ)‖²_F`` and the
   quantization time.
 
@@ -49,6 +50,8 @@ DATASETS = ("digits", "mnist", "fashion-mnist", "kmnist", "emnist", "cifar10")
 #: widths of the quantizer study (the paper's).
 CLASSIFIER_BITS = (1, 2, 3, 4, 6, 8, 10)
 QUANTIZER_BITS = (8, 6, 4, 3, 2, 1)
+#: Roundings the quantizer study compares, in table order.
+QUANTIZER_ROUNDINGS = ("nearest", "gptq", "adaround", "qubo")
 
 
 # --------------------------------------------------------------------------------------------
@@ -486,6 +489,7 @@ def quantizer_study(
     bits=QUANTIZER_BITS,
     seeds=(0, 1, 2),
     *,
+    roundings=QUANTIZER_ROUNDINGS,
     sampler="sa",
     subsample=None,
     n_calibration=1024,
@@ -495,13 +499,14 @@ def quantizer_study(
     progress=False,
     log=None,
 ):
-    """Float vs round-to-nearest vs QUBO rounding of an ``MLPClassifier``, per width and seed.
+    """Float vs every rounding of an ``MLPClassifier``, per width and seed.
 
     Per seed: the data are split as in :func:`load_split` (flat rows scaled to [0, 1]), an
     ``MLPClassifier`` (digits: one hidden layer of 64 units, up to 300 epochs; other data sets:
-    256 units, 20 epochs; ``batch_size=256``, ``random_state=seed``) is trained, and
+    256 units, 20 epochs; ``batch_size=256``, ``random_state=seed``) is trained once, and
     ``QUBOQuantizer(mlp, n_bits=w, rounding=r, n_calibration=n_calibration,
-    random_state=seed)`` is fitted for every width ``w`` and both roundings.
+    random_state=seed)`` is fitted for every width ``w`` and rounding ``r`` (same scales, grid,
+    calibration rows and ``propagate="quantized"``).
 
     Parameters
     ----------
@@ -511,6 +516,8 @@ def quantizer_study(
         Widths.
     seeds : sequence of int, default=(0, 1, 2)
         Seeds of the split (digits), the MLP, the calibration rows and the solver.
+    roundings : sequence of str, default=("nearest", "gptq", "adaround", "qubo")
+        The quantizer's ``rounding`` values to compare.
     sampler : str, default="sa"
         The quantizer's ``sampler``.
     subsample : int, default=None
@@ -530,27 +537,28 @@ def quantizer_study(
     -------
     records : list of dict
         One per (seed, width, rounding) plus one "float" record per seed: ``dataset``,
-        ``seed``, ``rounding`` ("float", "nearest", "qubo"), ``n_bits`` (0 for float),
-        ``accuracy``, ``error`` (calibration reconstruction error summed over layers; 0 for
-        float), ``fit_s`` (MLP training time for float, quantization time otherwise),
-        ``n_train``, ``n_test``.
+        ``seed``, ``rounding`` ("float" or one of ``roundings``), ``n_bits`` (0 for float),
+        ``accuracy``, ``error`` (calibration reconstruction error summed over layers, each on
+        the method's own calibration inputs; 0 for float), ``fit_s`` (MLP training time for
+        float, quantization time otherwise), ``n_train``, ``n_test``.
 
     Examples
     --------
     >>> from quboclf._bench import quantizer_study
     >>> records = quantizer_study("digits", bits=[2], seeds=[0], subsample=400)
     >>> [r["rounding"] for r in records]
-    ['float', 'nearest', 'qubo']
+    ['float', 'nearest', 'gptq', 'adaround', 'qubo']
     """
     from sklearn.neural_network import MLPClassifier
 
     from ._kernels import warm_up
     from ._quantizer import QUBOQuantizer
 
-    bits, seeds = list(bits), list(seeds)
+    bits, seeds, roundings = list(bits), list(seeds), list(roundings)
     warm_up()  # compile (or load) the numba kernels before anything is timed
     hidden, max_iter = _mlp_settings(dataset)
-    bar = _Progress(len(seeds) * (1 + 2 * len(bits)), f"quantizer {dataset}", progress)
+    bar = _Progress(len(seeds) * (1 + len(roundings) * len(bits)), f"quantizer {dataset}",
+                    progress)
     records = _new_records()
     try:
         for seed in seeds:
@@ -584,7 +592,7 @@ def quantizer_study(
                     f"trained in {fit_s:.1f} s"
                 )
             for width in bits:
-                for rounding in ("nearest", "qubo"):
+                for rounding in roundings:
                     bar.describe(f"seed {seed}: int{width} {rounding}")
                     q = QUBOQuantizer(
                         mlp,
@@ -596,10 +604,7 @@ def quantizer_study(
                         random_state=seed,
                     )
                     fit_s = _timed_fit(q, X_tr, y_tr)
-                    error = sum(
-                        layer.error_qubo if rounding == "qubo" else layer.error_nearest
-                        for layer in q.layers_
-                    )
+                    error = sum(layer.error for layer in q.layers_)
                     records.append(
                         {
                             **common,
@@ -622,43 +627,39 @@ def quantizer_study(
 
 
 def summarize_quantizer(records):
-    """One row per width: float, nearest and QUBO accuracy (mean ± std), errors and times.
+    """One row per width: float and every rounding's accuracy (mean ± std), errors and times.
 
-    Returns dicts with ``n_bits``, ``float_mean``, ``float_std``, ``nearest_mean``,
-    ``nearest_std``, ``qubo_mean``, ``qubo_std``, ``recovered`` (share of the accuracy that
-    nearest loses against float that QUBO rounding wins back, NaN when nearest loses nothing),
-    ``error_nearest``, ``error_qubo`` (mean over seeds), ``error_ratio`` (qubo / nearest),
-    ``nearest_s``, ``qubo_s`` (mean quantization time) and ``n_seeds``.
+    Returns dicts with ``n_bits``, ``float_mean``, ``float_std`` and, for every rounding ``r``
+    in the records (``"nearest"``, ``"gptq"``, ``"adaround"``, ``"qubo"``): ``r_mean``,
+    ``r_std`` (accuracy), ``error_r`` (mean calibration error over seeds) and ``r_s`` (mean
+    quantization time); with nearest and QUBO also ``recovered`` (share of the accuracy that
+    nearest loses against float that QUBO rounding wins back, NaN when nearest loses nothing)
+    and ``error_ratio`` (QUBO / nearest error); and ``n_seeds``.
     """
     fl = np.array([r["accuracy"] for r in records if r["rounding"] == "float"])
     widths = list(dict.fromkeys(r["n_bits"] for r in records if r["rounding"] != "float"))
+    roundings = list(dict.fromkeys(r["rounding"] for r in records if r["rounding"] != "float"))
     groups = _group(records, ("rounding", "n_bits"))
     rows = []
     for w in widths:
-        near, qubo = groups[("nearest", w)], groups[("qubo", w)]
-        a_n = np.array([r["accuracy"] for r in near])
-        a_q = np.array([r["accuracy"] for r in qubo])
-        e_n = float(np.mean([r["error"] for r in near]))
-        e_q = float(np.mean([r["error"] for r in qubo]))
-        lost = fl.mean() - a_n.mean()
-        rows.append(
-            {
-                "n_bits": w,
-                "float_mean": float(fl.mean()),
-                "float_std": float(fl.std()),
-                "nearest_mean": float(a_n.mean()),
-                "nearest_std": float(a_n.std()),
-                "qubo_mean": float(a_q.mean()),
-                "qubo_std": float(a_q.std()),
-                "recovered": float((a_q.mean() - a_n.mean()) / lost) if lost > 0 else float("nan"),
-                "error_nearest": e_n,
-                "error_qubo": e_q,
-                "error_ratio": e_q / e_n if e_n > 0 else float("nan"),
-                "nearest_s": float(np.mean([r["fit_s"] for r in near])),
-                "qubo_s": float(np.mean([r["fit_s"] for r in qubo])),
-                "n_seeds": len(near),
-            }
-        )
+        row = {"n_bits": w, "float_mean": float(fl.mean()), "float_std": float(fl.std())}
+        for name in roundings:
+            group = groups[(name, w)]
+            acc = np.array([r["accuracy"] for r in group])
+            row[f"{name}_mean"] = float(acc.mean())
+            row[f"{name}_std"] = float(acc.std())
+            row[f"error_{name}"] = float(np.mean([r["error"] for r in group]))
+            row[f"{name}_s"] = float(np.mean([r["fit_s"] for r in group]))
+            row["n_seeds"] = len(group)
+        if "nearest" in roundings and "qubo" in roundings:
+            lost = row["float_mean"] - row["nearest_mean"]
+            row["recovered"] = (
+                float((row["qubo_mean"] - row["nearest_mean"]) / lost) if lost > 0
+                else float("nan")
+            )
+            e_n = row["error_nearest"]
+            row["error_ratio"] = row["error_qubo"] / e_n if e_n > 0 else float("nan")
+        rows.append(row)
     return rows
 
 
@@ -699,37 +700,22 @@ def classifier_table(summary):
     return header, cells
 
 
+_ROUNDING_LABELS = {"nearest": "nearest", "gptq": "GPTQ", "adaround": "AdaRound",
+                    "qubo": "QUBO"}
+
+
 def quantizer_table(summary):
-    """Header and string cells of the quantizer summary (accuracy in %)."""
-    header = [
-        "width",
-        "float (%)",
-        "nearest (%)",
-        "QUBO (%)",
-        "recovered",
-        "error nearest",
-        "error QUBO",
-        "QUBO/nearest error",
-        "nearest (s)",
-        "QUBO (s)",
-    ]
-
-    def rec(v):
-        return "-" if np.isnan(v) else f"{100 * v:.0f}%"
-
+    """Header and string cells of the quantizer summary: accuracy in %, error, time per rounding."""
+    names = [n for n in _ROUNDING_LABELS if f"{n}_mean" in summary[0]] if summary else []
+    header = ["width", "float (%)"]
+    header += [f"{_ROUNDING_LABELS[n]} (%)" for n in names]
+    header += [f"error {_ROUNDING_LABELS[n]}" for n in names]
+    header += [f"{_ROUNDING_LABELS[n]} (s)" for n in names]
     cells = [
-        [
-            f"int{r['n_bits']}",
-            _pm(r["float_mean"], r["float_std"]),
-            _pm(r["nearest_mean"], r["nearest_std"]),
-            _pm(r["qubo_mean"], r["qubo_std"]),
-            rec(r["recovered"]),
-            f"{r['error_nearest']:.4g}",
-            f"{r['error_qubo']:.4g}",
-            f"{r['error_ratio']:.3f}",
-            f"{r['nearest_s']:.2f}",
-            f"{r['qubo_s']:.2f}",
-        ]
+        [f"int{r['n_bits']}", _pm(r["float_mean"], r["float_std"])]
+        + [_pm(r[f"{n}_mean"], r[f"{n}_std"]) for n in names]
+        + [f"{r[f'error_{n}']:.4g}" for n in names]
+        + [f"{r[f'{n}_s']:.2f}" for n in names]
         for r in summary
     ]
     return header, cells
@@ -832,7 +818,7 @@ def plot_classifier(summary, path=None, *, title=None, ax=None):
 
 
 def plot_quantizer(summary, path=None, *, title=None, axes=None):
-    """Accuracy and reconstruction error against width, nearest vs QUBO rounding.
+    """Accuracy and reconstruction error against width, for every rounding in the summary.
 
     Needs matplotlib. Saves a PNG to ``path`` when given; returns the figure.
     """
@@ -841,7 +827,10 @@ def plot_quantizer(summary, path=None, *, title=None, axes=None):
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
     fig = axes[0].figure
     w = [r["n_bits"] for r in summary]
-    for key, label, marker in (("nearest", "round to nearest", "s"), ("qubo", "QUBO", "o")):
+    for key, label, marker in (("nearest", "round to nearest", "s"), ("gptq", "GPTQ", "^"),
+                               ("adaround", "AdaRound", "v"), ("qubo", "QUBO", "o")):
+        if f"{key}_mean" not in summary[0]:
+            continue
         axes[0].errorbar(
             w,
             [100 * r[f"{key}_mean"] for r in summary],

@@ -22,17 +22,15 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _is_fitted, check_is_fitted, validate_data
 
 from ._anneal import default_beta_range
-from ._rounding import (
-    build_layer_qubos,
-    choose_scale,
-    integer_dtype,
-    integer_grid,
-    round_layer,
-)
+from ._ptq import adaround, gptq, layer_rounding, qubo_round, round_nearest
+from ._qubo import QuadraticProblem
+from ._rounding import choose_scale, integer_dtype, integer_grid
 from ._samplers import SAMPLER_NAMES, Solver, check_sampler, make_solver, seeds_from
 from ._validation import unchanged_on_failure, validate_numeric
 
-__all__ = ["QUBOQuantizer", "QuantizedLayer"]
+__all__ = ["QUBOQuantizer", "QuantizedLayer", "quantize_layers"]
+
+ROUNDINGS = ("qubo", "gptq", "adaround", "nearest")
 
 _ACTIVATIONS = {
     "identity": lambda z: z,
@@ -78,16 +76,28 @@ class QuantizedLayer:
         ``‖X Ŵᵀ + 1 b̂ᵀ − (X Wᵀ + 1 bᵀ)‖²_F`` with round-to-nearest, on this layer's calibration
         inputs ``X``.
     error_qubo : float or None
-        The same with the QUBO rounding (None when ``rounding="nearest"``); never above
+        The same with the QUBO rounding (None for the other roundings); never above
         ``error_nearest``.
     output_norm : float
         ``‖X Wᵀ + 1 bᵀ‖²_F``, to turn the errors into relative ones.
     n_fixed : int
-        Values whose other rounding would leave the integer range (forced choices).
+        Values without a choice: weights of inputs that are zero in every calibration row
+        (kept at round-to-nearest), a bias fixed at 0, and values whose allowed neighbourhood
+        holds one grid point only (beyond a grid end).
     n_changed : int
-        Values the QUBO rounded the other way than round-to-nearest.
+        Values rounded differently from round-to-nearest.
     time_s : float
         Wall time spent on the layer.
+    rounding : str
+        The rounding method (``"qubo"``, ``"gptq"``, ``"adaround"`` or ``"nearest"``).
+    error : float
+        ``‖X Ŵᵀ + 1 b̂ᵀ − (X Wᵀ + 1 bᵀ)‖²_F`` of the chosen rounding: the layer objective every
+        method minimises.
+    n_proven : int
+        Neurons whose rounding is proven optimal over their allowed neighbourhood (QUBO
+        rounding: branch and bound on neurons with at most 64 free values; 0 otherwise).
+    proven : ndarray of shape (n_outputs,), dtype bool
+        Which neurons those are.
     """
 
     name: str
@@ -108,6 +118,10 @@ class QuantizedLayer:
     n_fixed: int
     n_changed: int
     time_s: float
+    rounding: str = "qubo"
+    error: float = None
+    n_proven: int = 0
+    proven: np.ndarray = None
 
     @property
     def weight(self):
@@ -157,6 +171,16 @@ def _check_supported(est):
     if _is_mlp(final) or _is_cnn(final):
         return
     if hasattr(final, "coef_") and hasattr(final, "intercept_"):
+        prop = getattr(type(final), "coef_", None)
+        if isinstance(prop, property) and prop.fset is None:
+            # e.g. SVC(kernel="linear"): coef_ is computed from the support vectors
+            raise TypeError(
+                f"QUBOQuantizer cannot write quantized weights into {type(final).__name__}: "
+                "its coef_ is a read-only property computed from other fitted attributes. "
+                "Use a linear model that stores coef_ (LinearSVC, LogisticRegression, "
+                "SGDClassifier, Ridge, ...) or quantize the weights with "
+                "quboclf.quantize_layers."
+            )
         return
     raise TypeError(
         "QUBOQuantizer quantizes MLPClassifier/MLPRegressor, linear models with coef_ and "
@@ -218,6 +242,263 @@ def _set_dense_layers(est, layers):
         final.intercept_ = layer.bias.reshape(arr.shape).astype(arr.dtype)
 
 
+def _check_layers(weights, biases, activations, X):
+    weights = [np.asarray(W, dtype=np.float64) for W in weights]
+    if not weights:
+        raise ValueError("quantize_layers needs at least one layer")
+    if biases is None:
+        biases = [None] * len(weights)
+    if isinstance(activations, str):
+        activations = [activations] * (len(weights) - 1) + ["identity"]
+    if not (len(biases) == len(activations) == len(weights)):
+        raise ValueError(
+            f"got {len(weights)} weight matrices, {len(biases)} biases and "
+            f"{len(activations)} activations; pass one of each per layer"
+        )
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or not np.all(np.isfinite(X)):
+        raise ValueError("X_calib must be a finite 2-D array (n_samples, n_inputs)")
+    out = []
+    n_in = X.shape[1]
+    for i, (W, b, act) in enumerate(zip(weights, biases, activations)):
+        if W.ndim != 2 or W.shape[1] != n_in:
+            raise ValueError(
+                f"weights[{i}] has shape {W.shape}, expected (n_outputs, {n_in}): weights are "
+                "(outputs x inputs) as in PyTorch; transpose Keras or scikit-learn kernels"
+            )
+        if not np.all(np.isfinite(W)):
+            raise ValueError(f"weights[{i}] contains NaN or infinity")
+        has_bias = b is not None
+        b = np.zeros(W.shape[0]) if b is None else np.asarray(b, dtype=np.float64).ravel()
+        if b.shape != (W.shape[0],) or not np.all(np.isfinite(b)):
+            raise ValueError(f"biases[{i}] must be finite with shape ({W.shape[0]},)")
+        if act not in _ACTIVATIONS:
+            raise ValueError(
+                f"activations[{i}]={act!r} is not one of {sorted(_ACTIVATIONS)}"
+            )
+        out.append((W, b, has_bias, act))
+        n_in = W.shape[0]
+    return out, X
+
+
+def _sampler_solve(lr, sampler, sampler_params, seeds):
+    """``solve(l, lo, hi, k)`` of a generic sampler on neuron ``l``'s QuadraticProblem."""
+    params = dict(sampler_params or {})
+    if isinstance(sampler, str) and sampler == "sa":
+        params = {"num_reads": 1, "num_sweeps": _SA_SWEEPS, **params}
+    solver = make_solver(sampler, params)
+    H = 2.0 * lr.G
+
+    def solve(l, lo, hi, k):
+        # One binary variable per value (the fewest qubits): each free value chooses between two
+        # adjacent grid points holding its current level, inside its box.
+        n_bits = 1
+        size = 2
+        free = hi > lo
+        start = np.clip(k - size // 2, lo, np.maximum(hi - size + 1, lo))
+        start = np.clip(start, 0, lr.n_levels - size)
+        lo = np.where(free, start, k)
+        hi = np.where(free, start + size - 1, k)
+        d = lr.d[l]
+        problem = QuadraticProblem(H, np.zeros_like(d), d, d * (lo - lr.t[l]), n_bits,
+                                   lower=0, upper=(hi - lo).astype(np.int64))
+        neuron_solver = solver
+        if isinstance(sampler, str) and sampler == "sa" and params.get("beta_range") is None:
+            neuron_solver = Solver("sa", {**params, "beta_range": _warm_beta_range(problem)})
+        levels = neuron_solver.solve(problem, initial=k - lo, seed=seeds[l]).levels
+        return lo + np.asarray(levels, dtype=np.int64)
+
+    return solve
+
+
+def quantize_layers(
+    weights,
+    biases,
+    activations,
+    X_calib,
+    *,
+    n_bits=4,
+    rounding="qubo",
+    granularity="per-tensor",
+    propagate="quantized",
+    neighbourhood=2,
+    act_order=True,
+    sampler="sa",
+    sampler_params=None,
+    names=None,
+    n_jobs=None,
+    random_state=None,
+    verbose=False,
+):
+    """Quantize a stack of dense layers given as arrays (any framework).
+
+    The layers ``y_{i+1} = act_i(y_i W_iᵀ + b_i)`` (``y_0 = X_calib``) are quantized one after
+    the other to signed ``n_bits`` integers, ``Ŵ = s_w q``, ``b̂ = s_b q_b``, each rounding
+    minimising the layer objective ``‖X Ŵᵀ + 1 b̂ᵀ − (X Wᵀ + 1 bᵀ)‖²_F`` on its calibration inputs
+    ``X`` by the chosen method. This is what :class:`QUBOQuantizer` does after extracting the
+    layers of a scikit-learn model; use it directly for weights from Keras, PyTorch or ONNX.
+
+    Read more in the :doc:`User Guide </guide/quantizer>`.
+
+    Parameters
+    ----------
+    weights : list of array-like of shape (n_outputs, n_inputs)
+        Weights, PyTorch orientation (``nn.Linear.weight``); transpose Keras kernels and
+        scikit-learn's ``coefs_``.
+    biases : list of array-like of shape (n_outputs,) or None
+        Biases; a ``None`` entry (or ``biases=None``) is a layer without bias, which stays
+        without.
+    activations : str or list of str
+        Activation after each layer: ``"identity"``, ``"relu"``, ``"tanh"`` or ``"logistic"``.
+        A single string applies to every hidden layer, the last layer getting ``"identity"``.
+    X_calib : array-like of shape (n_samples, n_inputs)
+        Calibration inputs of the first layer (a few hundred to a few thousand rows).
+    n_bits : int, default=4
+        Bit width, 1 to 8 (see :class:`QUBOQuantizer`).
+    rounding : {"qubo", "gptq", "adaround", "nearest"}, default="qubo"
+        ``"qubo"``: the per-neuron rounding problems solved by exact local search and, for
+        neurons with at most 64 free values, branch and bound that proves optimality (never
+        worse than round-to-nearest or either GPTQ variant, which it starts from);
+        ``"gptq"``: GPTQ (Frantar et al., 2022); ``"adaround"``: AdaRound (Nagel et al., 2020);
+        ``"nearest"``: round to nearest.
+    granularity : {"per-tensor", "per-channel"}, default="per-tensor"
+        One weight scale per layer or per output neuron.
+    propagate : {"quantized", "float"}, default="quantized"
+        Calibration inputs of later layers: the quantized or the float model's outputs.
+    neighbourhood : {1, 2}, default=2
+        Grid points the QUBO rounding may choose for each value: 1, rounding down or up;
+        2, also one step further each way (two binary variables per value).
+    act_order : bool, default=True
+        GPTQ's column order: by decreasing curvature (act-order) or as given.
+    sampler : str or dimod.Sampler, default="sa"
+        ``"sa"`` is the built-in solver of ``rounding="qubo"`` (local search and branch and
+        bound; with ``sampler_params`` the annealer also refines each neuron). Any other
+        sampler of :func:`quboclf._samplers.make_solver` then receives each neuron's QUBO
+        (:class:`~quboclf._qubo.QuadraticProblem`) with one binary variable per value (two
+        adjacent grid points holding the built-in solver's answer: round down or up with
+        ``neighbourhood=1``), warm-started from that answer; the better answer is kept.
+    sampler_params : dict, default=None
+        Parameters of the sampler.
+    names : list of str, default=None
+        Layer names (default ``"layer_0"``, ``"layer_1"``, …).
+    n_jobs : int, default=None
+        Threads for the local search and the samplers' solves.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the samplers.
+    verbose : bool, default=False
+        Print one line per layer.
+
+    Returns
+    -------
+    layers : list of QuantizedLayer
+        Integer weights and biases, scales and errors, input to output.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quboclf import quantize_layers
+    >>> rng = np.random.default_rng(0)
+    >>> W1, b1 = rng.normal(size=(8, 5)), rng.normal(size=8)
+    >>> W2, b2 = rng.normal(size=(3, 8)), rng.normal(size=3)
+    >>> X = rng.normal(size=(200, 5))
+    >>> layers = quantize_layers([W1, W2], [b1, b2], "relu", X, n_bits=3)
+    >>> [(layer.weight_int.shape, layer.activation) for layer in layers]
+    [((8, 5), 'relu'), ((3, 8), 'identity')]
+    >>> all(layer.error <= layer.error_nearest for layer in layers)
+    True
+    >>> layers[0].n_proven  # 6 values per neuron: every rounding proven optimal
+    8
+    """
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be one of {ROUNDINGS}, got {rounding!r}")
+    if granularity not in ("per-tensor", "per-channel"):
+        raise ValueError(f"granularity must be 'per-tensor' or 'per-channel', got {granularity!r}")
+    if propagate not in ("quantized", "float"):
+        raise ValueError(f"propagate must be 'quantized' or 'float', got {propagate!r}")
+    if neighbourhood not in (1, 2):
+        raise ValueError(f"neighbourhood must be 1 or 2, got {neighbourhood!r}")
+    if isinstance(n_bits, bool) or not isinstance(n_bits, Integral) or not 1 <= n_bits <= 8:
+        raise ValueError(f"n_bits must be an integer from 1 to 8, got {n_bits!r}")
+    dense, X = _check_layers(weights, biases, activations, X_calib)
+    if names is None:
+        names = [f"layer_{i}" for i in range(len(dense))]
+    generic = rounding == "qubo" and not (
+        isinstance(sampler, str) and sampler == "sa" and not sampler_params
+    )
+    if generic:
+        check_sampler(sampler, sampler_params)
+    rng = check_random_state(random_state)
+    inputs_q = inputs_f = X
+    qmin, qmax, step = integer_grid(n_bits)
+    dtype = integer_dtype(qmin, qmax)
+    layers = []
+    for i, (name, (W, b, has_bias, act)) in enumerate(zip(names, dense)):
+        start = time.perf_counter()
+        X_l = inputs_q if propagate == "quantized" else inputs_f
+        s_w = choose_scale(W, n_bits, per_channel=granularity == "per-channel")
+        s_b = choose_scale(b, n_bits) if has_bias else 1.0
+        lr = layer_rounding(X_l, W, b, s_w, s_b, n_bits, fit_bias=has_bias)
+        near = round_nearest(lr)
+        proven = np.zeros(W.shape[0], dtype=bool)
+        if rounding == "nearest":
+            k = near
+        elif rounding == "gptq":
+            k = gptq(lr, act_order=act_order)
+        elif rounding == "adaround":
+            k = adaround(lr)
+        else:
+            solve = None
+            if generic:
+                solve = _sampler_solve(lr, sampler, sampler_params, seeds_from(rng, W.shape[0]))
+            starts = [gptq(lr, act_order=False), gptq(lr, act_order=True)]
+            k, proven = qubo_round(lr, neighbourhood=neighbourhood, starts=starts,
+                                   solve=solve, n_jobs=n_jobs)
+        obj_near = lr.objectives(near)
+        obj = lr.objectives(k)
+        q = lr.integers(k)
+        n_fixed = int(np.count_nonzero(~lr.active)) * W.shape[0]
+        out_f = X_l @ W.T + b
+        layer = QuantizedLayer(
+            name=name,
+            weight_int=q[:, :-1].astype(dtype),
+            bias_int=q[:, -1].astype(dtype),
+            weight_scale=s_w,
+            bias_scale=float(s_b),
+            weight_zero_point=0,
+            bias_zero_point=0,
+            n_bits=n_bits,
+            qmin=qmin,
+            qmax=qmax,
+            step=step,
+            activation=act,
+            error_nearest=float(obj_near.sum()),
+            error_qubo=float(obj.sum()) if rounding == "qubo" else None,
+            output_norm=float(np.sum(out_f * out_f)),
+            n_fixed=n_fixed,
+            n_changed=int(np.count_nonzero(k != near)),
+            time_s=time.perf_counter() - start,
+            rounding=rounding,
+            error=float(obj.sum()),
+            n_proven=int(np.count_nonzero(proven)),
+            proven=proven,
+        )
+        layers.append(layer)
+        if verbose:
+            norm = max(layer.output_norm, 1e-300)
+            print(
+                f"[QUBOQuantizer] layer {i} ({name}, {W.shape[0]}x{W.shape[1]}, "
+                f"int{n_bits}): relative error nearest {layer.error_nearest / norm:.4g}, "
+                f"{rounding} {layer.error / norm:.4g} ({layer.n_changed} changed, "
+                f"{layer.n_proven} neurons proven optimal, {layer.time_s:.2f} s)",
+                file=sys.stdout,
+            )
+        if i < len(dense) - 1:
+            f_act = _ACTIVATIONS[act]
+            inputs_q = f_act(inputs_q @ layer.weight.T + layer.bias)
+            inputs_f = f_act(inputs_f @ W.T + b)
+    return layers
+
+
 #: Default sweeps of ``sampler="sa"`` in the quantizer (warm-started, one read).
 _SA_SWEEPS = 200
 
@@ -259,18 +540,17 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     it), then quantizes its dense layers one after the other to signed ``n_bits`` integers
     (``Ŵ = s_w q``, bias with its own scale ``s_b``), using ``X`` as calibration data.
 
-    Every weight and bias is rounded down or up. ``rounding="qubo"`` chooses, for each output
-    neuron ``l``, the roundings ``v ∈ {0, 1}^{f+1}`` minimising the error of its pre-activation on
-    the calibration inputs ``X`` of the layer::
-
-        ‖e_l + [s_w X, s_b 1] v‖²,   e_l = X (s_w ⌊w_l/s_w⌋ − w_l) + (s_b ⌊b_l/s_b⌋ − b_l) 1
-
-    a QUBO with ``f + 1`` binary variables whose quadratic part ``2 [X 1]ᵀ[X 1]`` is shared by
-    the whole layer; summed over neurons it is the layer's Frobenius objective
+    ``rounding="qubo"`` chooses, for each output neuron ``l``, the integers ``q`` of its weights
+    and bias minimising the error of its pre-activation on the calibration inputs ``X`` of the
+    layer, ``‖[X, 1] (s ∘ q − w̃_l)‖²``: a box-constrained integer least-squares problem (a QUBO
+    over the allowed grid points, ``neighbourhood``) whose matrix ``[X 1]ᵀ[X 1]`` is shared by
+    the whole layer; summed over neurons it is the layer's objective
     ``‖X Ŵᵀ + 1 b̂ᵀ − (X Wᵀ + 1 bᵀ)‖²_F`` (ADAROUND's objective without its relaxation). Each
-    solve starts from round-to-nearest, and a neuron keeps the solver's answer only if it lowers
-    its objective, so the QUBO rounding is never worse than nearest on the calibration data.
-    ``rounding="nearest"`` is the round-to-nearest baseline with the same scales.
+    neuron starts from the best of round-to-nearest and GPTQ, is improved by exact local search
+    and, if it has at most 64 free values, solved to proven optimality by branch and bound; so
+    the QUBO rounding is never worse than nearest or GPTQ on the calibration data.
+    ``rounding="nearest"``, ``"gptq"`` and ``"adaround"`` are the baselines, on the same scales,
+    grid and calibration rows. The work is done by :func:`quantize_layers`.
 
     Read more in the :doc:`User Guide </guide/quantizer>`.
 
@@ -284,29 +564,35 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         Bit width, 1 to 8. With ``n_bits >= 2`` the integers are ``−(2**(n_bits−1) − 1)`` to
         ``2**(n_bits−1) − 1`` (int2 is ternary {−1, 0, 1}); ``n_bits=1`` is binary {−1, +1}
         (weights ``±s``, scale ``mean |w|``).
-    rounding : {"qubo", "nearest"}, default="qubo"
-        Choose roundings by solving the per-neuron QUBOs, or round to nearest.
+    rounding : {"qubo", "gptq", "adaround", "nearest"}, default="qubo"
+        The QUBO rounding (see above), GPTQ (Frantar et al., 2022), AdaRound (Nagel et al.,
+        2020) or round-to-nearest.
     granularity : {"per-tensor", "per-channel"}, default="per-tensor"
         One weight scale per layer, or one per output neuron. Scales minimise the weights' own
         round-to-nearest error (a search over clipping ranges); the bias has one scale per layer.
     propagate : {"quantized", "float"}, default="quantized"
         Calibration inputs of layer ``l + 1``: the outputs of the already quantized layers
         (ADAROUND practice: later layers correct earlier layers' errors), or the float model's.
+    neighbourhood : {1, 2}, default=2
+        Grid points the QUBO rounding may choose for a value: 1, round down or up; 2, also one
+        step further each way (two binary variables per value).
+    act_order : bool, default=True
+        GPTQ's column order (``rounding="gptq"``): by decreasing curvature, or as stored.
     n_calibration : int or None, default=1024
         Number of rows of ``X`` (drawn without replacement with ``random_state``) used as
         calibration data; None uses all of them.
     sampler : str or dimod.Sampler, default="sa"
-        What solves the QUBOs (see :func:`quboclf._samplers.make_solver`): ``"sa"``, ``"sa-dimod"``,
-        ``"tabu"``, ``"exact"``, ``"qpu"``, ``"hybrid"`` or a ``dimod.Sampler`` instance.
+        ``"sa"``: the built-in solver of ``rounding="qubo"`` (local search and branch and
+        bound). Any other sampler of :func:`quboclf._samplers.make_solver` (``"sa-dimod"``,
+        ``"tabu"``, ``"exact"``, ``"qpu"``, ``"hybrid"`` or a ``dimod.Sampler`` instance) then
+        receives each neuron's QUBO (one binary variable per value), warm-started from the
+        built-in solver's answer; a neuron keeps the better answer.
     sampler_params : dict, default=None
-        Parameters of the sampler. With ``sampler="sa"`` the quantizer's defaults are
-        ``num_reads=1, num_sweeps=200`` and, per neuron, a schedule three times colder than
-        :func:`quboclf._anneal.default_beta_range` (a warm start from round-to-nearest needs no
-        hot phase) whose cold end is 100 times its hot end; keys given here override them.
+        Parameters of the sampler. With ``sampler="sa"``, giving any also runs the annealer on
+        each neuron (defaults ``num_reads=1, num_sweeps=200`` and a schedule three times colder
+        than :func:`quboclf._anneal.default_beta_range`; keys given here override them).
     n_jobs : int, default=None
-        Neurons solved in parallel (joblib threads; the annealer releases the GIL). An
-        ambient ``joblib.parallel_backend`` (e.g. ``"dask"``) takes over the solves; leave
-        ``None`` there to use all its workers. Results do not depend on it.
+        Threads for the local search and the samplers' solves. Results do not depend on it.
     random_state : int, RandomState instance or None, default=None
         Chooses the calibration rows and seeds the solver.
     verbose : bool, default=False
@@ -320,8 +606,9 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         A fitted deep copy of ``estimator_`` whose dense weights are the dequantized ``Ŵ``, ``b̂``;
         ``predict`` & co. delegate to it.
     layers_ : list of QuantizedLayer
-        Integer weights and biases, scales, zero points, bit width and the calibration errors of
-        both roundings, per layer, input to output.
+        Integer weights and biases, scales, zero points, bit width, the calibration errors of
+        the chosen rounding and of round-to-nearest and the neurons proven optimal, per layer,
+        input to output.
     classes_ : ndarray of shape (n_classes,)
         Class labels (classifiers only).
     n_features_in_ : int
@@ -331,13 +618,15 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
 
     See Also
     --------
+    quantize_layers : The same quantization on plain arrays (any framework).
     QUBOCNNClassifier : A classifier whose head is trained by QUBOs.
 
     Notes
     -----
     Scales: a weight tensor's (or row's) scale minimises its own round-to-nearest error over
     clipping ranges of 1 %, 2 %, …, 100 % of ``max |w|`` (100 % is the max-abs scale
-    ``max |w| / qmax``). Values whose other rounding would leave the integer range are fixed.
+    ``max |w| / qmax``). Weights of inputs that are zero in every calibration row keep
+    round-to-nearest with every method.
 
     Examples
     --------
@@ -358,9 +647,11 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "predict"])],
         "n_bits": [Interval(Integral, 1, 8, closed="both")],
-        "rounding": [StrOptions({"qubo", "nearest"})],
+        "rounding": [StrOptions(set(ROUNDINGS))],
         "granularity": [StrOptions({"per-tensor", "per-channel"})],
         "propagate": [StrOptions({"quantized", "float"})],
+        "neighbourhood": [Interval(Integral, 1, 2, closed="both")],
+        "act_order": ["boolean"],
         "n_calibration": [Interval(Integral, 1, None, closed="left"), None],
         "sampler": [StrOptions(set(SAMPLER_NAMES)), HasMethods(["sample"])],
         "sampler_params": [dict, None],
@@ -377,6 +668,8 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         rounding="qubo",
         granularity="per-tensor",
         propagate="quantized",
+        neighbourhood=2,
+        act_order=True,
         n_calibration=1024,
         sampler="sa",
         sampler_params=None,
@@ -389,6 +682,8 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         self.rounding = rounding
         self.granularity = granularity
         self.propagate = propagate
+        self.neighbourhood = neighbourhood
+        self.act_order = act_order
         self.n_calibration = n_calibration
         self.sampler = sampler
         self.sampler_params = sampler_params
@@ -465,78 +760,25 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             rows = np.sort(rng.choice(n, self.n_calibration, replace=False))
         else:
             rows = np.arange(n)
-        inputs_q = inputs_f = _model_inputs(est, X[rows])
-        solver = None
-        if self.rounding == "qubo":
-            solver = make_solver(self.sampler, self._sampler_params())
-
-        params = self._sampler_params()
-        per_neuron_schedule = (
-            isinstance(self.sampler, str)
-            and self.sampler == "sa"
-            and params.get("beta_range") is None
-        )
-
-        def solve(problem, initial, seed):
-            neuron_solver = solver
-            if per_neuron_schedule:
-                neuron_solver = Solver("sa", {**params, "beta_range": _warm_beta_range(problem)})
-            return neuron_solver.solve(problem, initial=initial, seed=seed).levels
-
-        layers = []
         dense = _dense_layers(est)
-        for i, (name, W, b, has_bias, act) in enumerate(dense):
-            start = time.perf_counter()
-            X_l = inputs_q if self.propagate == "quantized" else inputs_f
-            per_channel = self.granularity == "per-channel"
-            s_w = choose_scale(W, self.n_bits, per_channel=per_channel)
-            s_b = choose_scale(b, self.n_bits) if has_bias else 1.0
-            qubos = build_layer_qubos(X_l, W, b, s_w, s_b, self.n_bits, fit_bias=has_bias)
-            seeds = seeds_from(rng, W.shape[0])
-            V, obj_nearest, obj = round_layer(
-                qubos, solve=solve if solver is not None else None, n_jobs=self.n_jobs,
-                seeds=seeds,
-            )
-            q = qubos.integers(V)
-            qmin, qmax, step = integer_grid(self.n_bits)
-            dtype = integer_dtype(qmin, qmax)
-            out_f = X_l @ W.T + b
-            layer = QuantizedLayer(
-                name=name,
-                weight_int=q[:, :-1].astype(dtype),
-                bias_int=q[:, -1].astype(dtype),
-                weight_scale=s_w,
-                bias_scale=float(s_b),
-                weight_zero_point=0,
-                bias_zero_point=0,
-                n_bits=self.n_bits,
-                qmin=qmin,
-                qmax=qmax,
-                step=step,
-                activation=act,
-                error_nearest=float(obj_nearest.sum()),
-                error_qubo=float(obj.sum()) if solver is not None else None,
-                output_norm=float(np.sum(out_f * out_f)),
-                n_fixed=int(np.count_nonzero(~qubos.free)),
-                n_changed=int(np.count_nonzero(V != qubos.nearest)),
-                time_s=time.perf_counter() - start,
-            )
-            layers.append(layer)
-            if self.verbose:
-                err = layer.error_nearest if solver is None else layer.error_qubo
-                print(
-                    f"[QUBOQuantizer] layer {i} ({name}, {W.shape[0]}x{W.shape[1]}, "
-                    f"int{self.n_bits}): relative error nearest "
-                    f"{layer.error_nearest / max(layer.output_norm, 1e-300):.4g}, "
-                    f"{self.rounding} {err / max(layer.output_norm, 1e-300):.4g} "
-                    f"({layer.n_changed} changed, {layer.time_s:.2f} s)",
-                    file=sys.stdout,
-                )
-            if i < len(dense) - 1:
-                f_act = _ACTIVATIONS[act]
-                inputs_q = f_act(inputs_q @ layer.weight.T + layer.bias)
-                inputs_f = f_act(inputs_f @ W.T + b)
-
+        layers = quantize_layers(
+            [W for _, W, _, _, _ in dense],
+            [b if has_bias else None for _, _, b, has_bias, _ in dense],
+            [act for _, _, _, _, act in dense],
+            _model_inputs(est, X[rows]),
+            n_bits=self.n_bits,
+            rounding=self.rounding,
+            granularity=self.granularity,
+            propagate=self.propagate,
+            neighbourhood=self.neighbourhood,
+            act_order=self.act_order,
+            sampler=self.sampler,
+            sampler_params=self.sampler_params,
+            names=[name for name, _, _, _, _ in dense],
+            n_jobs=self.n_jobs,
+            random_state=rng,
+            verbose=self.verbose,
+        )
         quantized = copy.deepcopy(est)
         _set_dense_layers(quantized, layers)
         self.estimator_ = est

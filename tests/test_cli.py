@@ -78,13 +78,14 @@ def test_bench_quantizer_digits(tmp_path, capsys):
     assert "digits seed 0 int1 qubo: accuracy" in stderr  # per-fit lines without --quiet
 
     raw = _read_csv(out / "quantizer-digits.csv")
-    assert [(r["rounding"], r["n_bits"]) for r in raw] == [
-        ("float", "0"), ("nearest", "4"), ("qubo", "4"), ("nearest", "1"), ("qubo", "1")]
+    assert [(r["rounding"], r["n_bits"]) for r in raw] == [("float", "0")] + [
+        (r, w) for w in ("4", "1") for r in ("nearest", "gptq", "adaround", "qubo")]
     summary = _read_csv(out / "quantizer-digits-summary.csv")
     assert [r["n_bits"] for r in summary] == ["4", "1"]
     for r in summary:
         # QUBO rounding minimises the calibration error that nearest rounding is one point of
         assert float(r["error_qubo"]) <= float(r["error_nearest"]) * (1 + 1e-9)
+        assert float(r["error_qubo"]) <= float(r["error_gptq"]) * (1 + 1e-9)
         assert 0 < float(r["qubo_mean"]) <= 1
     assert "| width |" in (out / "quantizer-digits.md").read_text()
     _check_png(out / "quantizer-digits.png")

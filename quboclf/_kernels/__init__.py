@@ -20,7 +20,7 @@ def warm_up():
     from importlib import import_module
 
     # Each kernel module defines warm_up(), which calls its kernels on tiny arrays.
-    for name in ("_conv", "_assembly", "_anneal"):
+    for name in ("_conv", "_assembly", "_anneal", "_search"):
         try:
             module = import_module(f"{__name__}.{name}")
         except ModuleNotFoundError:
