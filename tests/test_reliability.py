@@ -1030,3 +1030,29 @@ def test_ctrl_c_during_the_convolution_is_a_keyboard_interrupt():
             [sys.executable, "-c", KERNEL_CTRL_C], capture_output=True, text=True, timeout=300
         )
         assert proc.stdout.strip() == "KeyboardInterrupt", proc.stdout + proc.stderr
+
+
+def test_short_dimod_anneal_from_zeros_does_not_give_a_silent_chance_head():
+    # Issue: "sa-dimod" with num_sweeps=50 and init="zeros" used to stop after one iteration
+    # with all-zero weights (chance accuracy) and no warning. Now the head either trains or says
+    # why it could not (a single-class or convergence warning).
+    from sklearn.datasets import load_wine
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    clf = QUBOCNNClassifier(
+        features="passthrough",
+        n_bits=4,
+        sampler="sa-dimod",
+        sampler_params={"num_sweeps": 50},
+        init="zeros",
+        random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X, y)
+    assert np.count_nonzero(clf.coef_) > 0
+    warned = any("single class" in str(w.message) for w in caught)
+    assert warned or clf.score(X, y) > 0.9
+    assert clf.solver_info_["status"] in ("converged", "stuck", "max_iter")
