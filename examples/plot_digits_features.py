@@ -96,6 +96,6 @@ plt.show()
 
 # %%
 # The feature dimension ``d`` is what a QUBO-trained head pays for: its QUBO per class has
-# ``(d + 1) * n_bits`` binary variables. Adaptive pooling keeps ``d`` at
+# ``d * n_bits`` binary variables. Adaptive pooling keeps ``d`` at
 # ``n_filters * pool_grid**2`` whatever the image size, so the same defaults give 600 features for
 # 8x8 digits, 28x28 Fashion-MNIST and 32x32x3 CIFAR-10 images.

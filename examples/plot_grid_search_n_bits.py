@@ -5,7 +5,7 @@ Choosing ``n_bits`` with GridSearchCV
 
 ``n_bits`` is an ordinary hyper-parameter of :class:`~quboclf.QUBOCNNClassifier`, so
 :class:`~sklearn.model_selection.GridSearchCV` can choose it, trading accuracy against the size
-``(d + 1) * n_bits`` of the QUBOs (what matters on a QPU). Here the random convolution features
+``d * n_bits`` of the QUBOs (what matters on a QPU). Here the random convolution features
 sit in a :class:`~sklearn.pipeline.Pipeline` before the head, so every fold fits its own
 features on its own training part.
 """

@@ -12,7 +12,7 @@ Training the head on a D-Wave QPU (not run here)
 Every QUBO of :class:`~quboclf.QUBOCNNClassifier` goes to whatever ``sampler=`` names. With
 ``sampler="qpu"`` they go to a QPU through dwave-system's
 :class:`~dwave.system.samplers.DWaveCliqueSampler`, which embeds a dense QUBO as a clique of at
-most about 180 binary variables. A QUBO per class has ``(d + 1) * n_bits`` of them: 2,404 for
+most about 180 binary variables. A QUBO per class has ``d * n_bits`` of them: 2,400 for
 the default 600 features at 4 bits. So each solve runs as a sequence of QPU-sized subproblems
 around the current weights: about 30 weights at a time, each allowed to move within a window of
 4 levels (2 qubits), the others fixed, an answer kept only if it lowers the energy (user guide,
