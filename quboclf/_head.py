@@ -708,9 +708,11 @@ def grid_descent(
         solved = solve(problems, initials, it, active)
         info["solve_s"] += time.perf_counter() - tic
         D = np.zeros_like(W)
+        V = W.copy()  # the new columns themselves: W + (V − W) can differ from V in the last bit
         for c, levels in zip(active, solved):
             new = _class_step(models[c], G[:, c], W[:, c], lam[c], grid, c, levels, with_bias)
             D[:, c] = new - W[:, c]
+            V[:, c] = new
         still = [c for c in active if not np.any(D[:, c])]
         for c in still:
             # no grid point lowers the model: a shorter step cannot either; a longer one might
@@ -753,7 +755,7 @@ def grid_descent(
             lam[failed] = np.minimum(lam[failed], _LAM_MAX)
             if accepted.size and new_loss < loss:
                 W = W.copy()
-                W[:, accepted] += D[:, accepted]
+                W[:, accepted] = V[:, accepted]
                 loss, G = new_loss, new_G
                 lam[accepted] = np.maximum(lam[accepted] / 2.0, 1.0)
                 # every other class's gradient changed with these scores: all may move again

@@ -402,3 +402,20 @@ def test_set_config_checks_its_value():
     with pytest.raises(ValueError, match="blas_threads must be a positive int"):
         quboclf.set_config(blas_threads=0)
     assert quboclf.get_config() == {"blas_threads": 1}
+
+
+def test_coef_is_exactly_scale_times_code():
+    # a kept step writes the new column itself, not W + (new - W), which can be one bit off and
+    # then shows as an extra distinct value in a row (here: 6 values in a row of 2-bit codes)
+    # (the data of examples/plot_bit_width_training.py, where it happened)
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X, _, y, _ = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+    Z = quboclf.RandomConvFeatures(n_filters=12, random_state=0).fit(X).transform(X)
+    clf = QUBOCNNClassifier(features="passthrough", n_bits=2, random_state=0).fit(Z, y)
+    assert clf.solver_info_["moved"].any()
+    codes = 2 * clf.coef_levels_ - 3
+    assert np.array_equal(clf.coef_, clf.coef_scale_[:, None] * codes)
+    assert all(np.unique(row).size <= 4 for row in clf.coef_)
