@@ -393,8 +393,9 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each sample in the loss: the objective becomes ``Σ s_i CE_i / Σ s_i +
             alpha/2 ‖coef‖²`` (a weight of 2 counts a sample twice), in the continuous fit, the
-            scale search, the gradients and the curvature blocks alike. Multiplied by the
-            weights of ``class_weight``.
+            scale search, the gradients and the curvature blocks alike (the unsupervised
+            feature extractor is fitted unweighted). Multiplied by the weights of
+            ``class_weight``.
 
         Returns
         -------
@@ -770,8 +771,8 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         ``"w[j]"`` in ``[0, 2**n_bits − 1]`` instead. dimod's energy of a sample equals
         :meth:`ExportedQUBO.objective`, the problem's ``f(w) = h·w + ½ wᵀHw`` of the decoded
         weights; ``f(w) − f(w_fitted)`` is the model's predicted change of the training
-        objective (``coef_`` and ``intercept_`` are at :attr:`ExportedQUBO.initial`'s levels
-        or at the sampler's warm start, whichever the model prefers).
+        objective. :attr:`ExportedQUBO.initial` is the classifier's own warm start: the better,
+        in the model, of the fitted levels and the rounded continuous minimiser of the model.
 
         Parameters
         ----------

@@ -30,6 +30,9 @@ from quboclf._qubo import levels_from_sample, objective
 
 FAST = {"num_sweeps": 2}
 
+# the tests' fits are short on purpose; the warning's own test uses pytest.warns
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 def _clf(**kwargs):
     params = {
