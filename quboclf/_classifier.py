@@ -122,8 +122,9 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         ``coef_``/``intercept_`` on the previous grid (the fitted feature extractor is kept and
         neither the continuous fit nor the scale search runs again), with the trust factors the
         last fit ended with: ``loss_curve_`` then continues the previous curve (on the same
-        data, its first value is the last one of the previous fit). The classes and the
-        number of features must be the same.
+        data, its first value is the last one of the previous fit, up to the float32 rounding
+        of the features when an extractor recomputes them). The classes and the number of
+        features must be the same.
     start_max_iter : int, default=200
         L-BFGS iterations of the continuous fit.
     start_tol : float, default=1e-6

@@ -422,3 +422,20 @@ def test_coef_is_exactly_scale_times_code():
     codes = 2 * clf.coef_levels_ - 3
     assert np.array_equal(clf.coef_, clf.coef_scale_[:, None] * codes)
     assert all(np.unique(row).size <= 4 for row in clf.coef_)
+
+
+def test_default_features_warm_start_and_export():
+    # the extractor's features are recomputed (not refitted) for a resumed fit and the export
+    images = np.random.default_rng(0).random((40, 64))
+    y = np.arange(40) % 3
+    clf = QUBOCNNClassifier(n_bits=2, max_iter=2, sampler_params=FAST, random_state=0)
+    clf.fit(images, y)
+    features, last = clf.features_, clf.loss_curve_[-1]
+    qubos = clf.get_qubos(images, y)
+    assert list(qubos) == [0, 1, 2]
+    assert qubos[0].problem.n_variables == clf.coef_.shape[1]
+    clf.set_params(warm_start=True).fit(images, y)
+    assert clf.features_ is features
+    # the extractor's transform recomputes the features the fit streamed: equal up to float32
+    # rounding (2e-8 relative in the loss here)
+    assert_allclose(clf.loss_curve_[0], last, rtol=1e-6)
