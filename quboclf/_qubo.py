@@ -235,6 +235,9 @@ def bits_to_levels(b, n_bits):
 class QuadraticProblem:
     """Minimise ``h·w + ½ wᵀHw`` over ``w = offset + delta * m`` with bounded integer levels ``m``.
 
+    Every QUBO quboclf solves is one of these (the classifier's per-class steps, the quantizer's
+    per-neuron roundings); :func:`to_dimod` turns one into a dimod model.
+
     Parameters
     ----------
     H : ndarray of shape (n, n)
@@ -256,7 +259,8 @@ class QuadraticProblem:
     Examples
     --------
     >>> import numpy as np
-    >>> from quboclf._qubo import QuadraticProblem, energy
+    >>> from quboclf import QuadraticProblem
+    >>> from quboclf._qubo import energy
     >>> p = QuadraticProblem(np.eye(2), h=[1.0, -1.0], delta=0.5, offset=-1.0, n_bits=2)
     >>> p.n_qubo_variables
     4
