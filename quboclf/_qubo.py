@@ -647,10 +647,10 @@ def to_dimod(problem, *, names=None, kind="binary", prefix="w"):
     themselves, integer variables ``"w[j]"`` with the problem's bounds ``[lower_j, upper_j]``
     (any bounds).
 
-    Either way the model's offset is chosen so that **dimod's energy of a sample equals**
-    :func:`objective` **of the decoded levels**, ``f(w) = h·w + ½ wᵀHw`` at ``w = offset +
-    delta * m`` (the absolute objective, not the QUBO :func:`energy`, which is this minus
-    ``f(offset)``); :func:`levels_from_sample` decodes a sample of either model.
+    Either way the model's offset is chosen so that **dimod's energy of a sample equals the
+    problem's objective at the decoded levels**, ``f(w) = h·w + ½ wᵀHw`` at ``w = offset +
+    delta * m`` (the absolute objective, not the QUBO energy ``f(w) − f(offset)`` the samplers
+    see); :meth:`ExportedQUBO.decode` decodes a sample of either model.
 
     Parameters
     ----------
@@ -849,5 +849,5 @@ class ExportedQUBO:
         return self.problem.offset + self.problem.delta * self.decode(sample)
 
     def objective(self, sample):
-        """:func:`objective` of the sample's levels: dimod's energy of the sample."""
+        """The objective ``f(w) = h·w + ½ wᵀHw`` at the sample's weights: its dimod energy."""
         return float(objective(self.problem, self.decode(sample)))
