@@ -161,7 +161,10 @@ def _thread_facts():
     import numba
     from threadpoolctl import threadpool_info
 
+    from ._config import get_config
+
     return {
+        "blas_threads_in_fits": get_config()["blas_threads"],
         "numba": numba.get_num_threads(),
         "numba_max": int(numba.config.NUMBA_NUM_THREADS),
         "numba_threading_layer": numba.config.THREADING_LAYER,
@@ -614,8 +617,9 @@ def _common(p, seeds):
         default=None,
         metavar="N",
         type=_integer("--threads", 1, fix="e.g. --threads 1, or leave it out"),
-        help="BLAS/OpenMP and numba threads for the run (default: leave them as they are); "
-        "recorded in the run's -run.json with the other settings",
+        help="BLAS/OpenMP and numba threads for the run, BLAS inside fits included (default: "
+        "leave them as they are, and fits use one BLAS thread); recorded in the run's "
+        "-run.json with the other settings",
     )
 
 
@@ -738,17 +742,25 @@ class _thread_limits:
                 f"NUMBA_NUM_THREADS or the CPU count when the program started); use --threads "
                 f"{most} or less, or start with NUMBA_NUM_THREADS={self.n}"
             )
+        from ._config import get_config, set_config
+
         self._numba_before = numba.get_num_threads()
         numba.set_num_threads(self.n)
         self._limiter = threadpool_limits(limits=self.n)
+        # fits set their own BLAS limit (one thread by default): make it this one
+        self._config_before = get_config()["blas_threads"]
+        set_config(blas_threads=self.n)
         return self
 
     def __exit__(self, *exc_info):
         if self._limiter is not None:
             import numba
 
+            from ._config import set_config
+
             self._limiter.restore_original_limits()
             numba.set_num_threads(self._numba_before)
+            set_config(blas_threads=self._config_before or "unlimited")
         return False
 
 

@@ -18,13 +18,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, _check_sample_weight, check_is_fitted
 
 from . import _head, _qubo, _streaming
+from ._qubo import ExportedQUBO
 from ._samplers import check_sampler, make_solver, seeds_from
 from ._store import DiskRows, rows
-from ._validation import unchanged_on_failure, validate_numeric
+from ._validation import one_blas_thread, unchanged_on_failure, validate_numeric
 
 __all__ = ["QUBOCNNClassifier"]
 
@@ -110,6 +112,19 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         Each class's local model: its Gauss–Newton block ``Aᵀ diag(p_c(1 − p_c)) A / m +
         alpha`` at the current weights, or Böhning's bound ``½ AᵀA/m + alpha`` (a looser,
         weight-independent curvature), from ``m ≤ 2048`` sampled rows.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in
+        :class:`~sklearn.linear_model.LogisticRegression`: ``{label: weight}``, or
+        ``"balanced"`` (``n_samples / (n_classes * np.bincount(y))``, weighted by
+        ``sample_weight`` when given); they multiply ``sample_weight``.
+    warm_start : bool, default=False
+        If True and the classifier is fitted, ``fit`` resumes the QUBO steps from the previous
+        ``coef_``/``intercept_`` on the previous grid (the fitted feature extractor is kept and
+        neither the continuous fit nor the scale search runs again), with the trust factors the
+        last fit ended with: ``loss_curve_`` then continues the previous curve (on the same
+        data, its first value is the last one of the previous fit, up to the float32 rounding
+        of the features when an extractor recomputes them). The classes and the number of
+        features must be the same.
     start_max_iter : int, default=200
         L-BFGS iterations of the continuous fit.
     start_tol : float, default=1e-6
@@ -222,6 +237,8 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "init": [StrOptions({"auto", "zeros"})],
         "curvature": [StrOptions({"gauss-newton", "bohning"})],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "warm_start": ["boolean"],
         "start_max_iter": [Interval(Integral, 1, None, closed="left")],
         "start_tol": [Interval(Real, 0, None, closed="left")],
         "sampler": [str, HasMethods(["sample"])],
@@ -247,6 +264,8 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         tol=1e-3,
         init="auto",
         curvature="gauss-newton",
+        class_weight=None,
+        warm_start=False,
         start_max_iter=200,
         start_tol=1e-6,
         sampler="sa",
@@ -268,6 +287,8 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.tol = tol
         self.init = init
         self.curvature = curvature
+        self.class_weight = class_weight
+        self.warm_start = warm_start
         self.start_max_iter = start_max_iter
         self.start_tol = start_tol
         self.sampler = sampler
@@ -356,11 +377,12 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     # ---------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the features, then train the K-bit head: continuous fit, best rounding, QUBOs.
 
         A fit that raises (bad data, a sampler that fails) leaves the classifier exactly as it
-        was before the call: still unfitted, or with its previous model.
+        was before the call: still unfitted, or with its previous model. With
+        ``warm_start=True`` a fitted classifier resumes its QUBO steps instead.
 
         Parameters
         ----------
@@ -369,6 +391,12 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             ``"passthrough"``).
         y : array-like of shape (n_samples,)
             Class labels (any hashable values; at least two classes).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample in the loss: the objective becomes ``Σ s_i CE_i / Σ s_i +
+            alpha/2 ‖coef‖²`` (a weight of 2 counts a sample twice), in the continuous fit, the
+            scale search, the gradients and the curvature blocks alike (the unsupervised
+            feature extractor is fitted unweighted). Multiplied by the weights of
+            ``class_weight``.
 
         Returns
         -------
@@ -376,9 +404,32 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             The fitted classifier.
         """
         with unchanged_on_failure(self):
-            return self._fit(X, y)
+            return self._fit(X, y, sample_weight)
 
-    def _fit(self, X, y):
+    def _warm(self):
+        return bool(self.warm_start) and hasattr(self, "coef_")
+
+    def _sample_weight(self, X, y_idx, classes, sample_weight):
+        """The loss's row weights (sample and class weights), or None for unweighted."""
+        if sample_weight is None and self.class_weight is None:
+            return None
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if self.class_weight is not None:
+            cw = compute_class_weight(
+                self.class_weight,
+                classes=classes,
+                y=classes[y_idx],
+                sample_weight=None if sample_weight is None else sw,
+            )
+            sw = sw * cw[y_idx]
+        if not np.sum(sw) > 0:
+            raise ValueError(
+                "the sample weights (times the class weights) sum to zero: give some samples a "
+                "positive weight"
+            )
+        return sw
+
+    def _fit(self, X, y, sample_weight=None):
         t_start = time.perf_counter()
         timing = dict.fromkeys(
             (
@@ -407,16 +458,41 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                 f"QUBOCNNClassifier needs samples of at least 2 classes in the data, but the "
                 f"data contain only one class: {classes[0]!r}"
             )
-        features = self._make_features(rng)
+        warm = self._warm()
+        if warm and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"warm_start=True resumes a fit with classes {self.classes_.tolist()!r}, but y "
+                f"has classes {classes.tolist()!r}; fit with warm_start=False to start afresh"
+            )
+        sw = self._sample_weight(X, y_idx, classes, sample_weight)
         tic = time.perf_counter()
-        Z = _streaming.feature_store(
-            features,
-            X,
-            y,
-            self.batch_size,
-            on_disk=on_disk and features is not None,
-            folder=self.temp_folder,
-        )
+        if warm:
+            # the fitted extractor is kept: the head resumes on the same features
+            features = self.features_
+            Z = X if features is None else self._stored_features(X)
+        else:
+            features = self._make_features(rng)
+            Z = _streaming.feature_store(
+                features,
+                X,
+                y,
+                self.batch_size,
+                on_disk=on_disk and features is not None,
+                folder=self.temp_folder,
+            )
+        Z = self._pass_features(Z)
+        timing["features"] = time.perf_counter() - tic
+        try:
+            return self._fit_head(
+                Z, y_idx, classes, features, rng, params, timing, t_start, sw, warm
+            )
+        finally:
+            if isinstance(Z, DiskRows):
+                Z.close()
+
+    @staticmethod
+    def _pass_features(Z):
+        """The array every pass reads: in-memory float64 of up to 1 GiB becomes float32."""
         if (
             type(Z) is np.ndarray
             and Z.dtype == np.float64
@@ -425,12 +501,17 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             # every pass is memory-bound: float32 features halve the time of the fit (the
             # objective then carries float32 rounding, about 1e-7 relative)
             Z = Z.astype(np.float32)
-        timing["features"] = time.perf_counter() - tic
-        try:
-            return self._fit_head(Z, y_idx, classes, features, rng, params, timing, t_start)
-        finally:
-            if isinstance(Z, DiskRows):
-                Z.close()
+        return Z
+
+    def _stored_features(self, X):
+        """The fitted extractor's float32 features of ``X``, a chunk at a time."""
+        Z = None
+        for sl in _streaming.batches(X.shape[0], self.batch_size):
+            Zb = self._features_of(X[sl])
+            if Z is None:
+                Z = np.empty((X.shape[0], Zb.shape[1]), dtype=np.float32)
+            Z[sl] = Zb
+        return Z
 
     def _features_on_disk(self, X):
         """``feature_cache`` resolved for this ``X`` (before validation, which drops memmaps)."""
@@ -469,26 +550,45 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         return solve
 
-    def _fit_head(self, Z, y_idx, classes, features, rng, params, timing, t_start):
-        n, d = Z.shape
-        n_classes = classes.shape[0]
-        k = 1 if n_classes == 2 else n_classes
-        reg = np.full(d + 1, float(self.alpha))
-        reg[-1] = 0.0
-        y_fit = y_idx.astype(np.int64, copy=False)
-        batch = self.batch_size
-        # the rows the scales are searched on and the curvature blocks are built from
+    def _subsample(self, n, rng):
+        """Rows the scales are searched on and the curvature blocks built from (all if few)."""
         m = min(n, _head.SUBSAMPLE_ROWS)
-        sub = np.arange(n) if m == n else np.sort(rng.choice(n, m, replace=False))
-        Z_sub = np.asarray(rows(Z, sub), dtype=np.float32)
-        y_sub = y_fit[sub]
+        return np.arange(n) if m == n else np.sort(rng.choice(n, m, replace=False))
 
+    def _fitted_W(self):
+        """The fitted head as one (d + 1, k) matrix, biases last."""
+        return np.vstack([self.coef_.T, self.intercept_[None, :]])
+
+    def _fitted_grid(self):
+        """The :class:`~quboclf._head.HeadGrid` of the fitted head."""
+        k, d = self.coef_.shape
+        if self.granularity == "feature":
+            scale = np.broadcast_to(self.coef_scale_[:, None], (d, k))
+        else:
+            scale = np.broadcast_to(self.coef_scale_[None, :], (d, k))
+        return _head.HeadGrid(
+            self.n_bits, self._bias_bits(), "midrise", scale.copy(), self.intercept_scale_
+        )
+
+    def _start(self, Z, y_fit, k, reg, Z_sub, y_sub, sw, sw_sub, timing):
+        """Continuous fit, scales and its best rounding: ``W_cont, n_iter, loss, grid, W_round``."""
+        d = Z.shape[1]
+        batch = self.batch_size
         tic = time.perf_counter()
         W_cont, start_iter, _ = _head.fit_continuous(
-            Z, y_fit, k, reg, max_iter=self.start_max_iter, tol=self.start_tol, batch_size=batch
+            Z,
+            y_fit,
+            k,
+            reg,
+            max_iter=self.start_max_iter,
+            tol=self.start_tol,
+            batch_size=batch,
+            sample_weight=sw,
         )
         timing["start"] = time.perf_counter() - tic
-        start_loss, _ = _head.loss_grad(Z, y_fit, W_cont, reg, batch, grad=False)
+        start_loss, _ = _head.loss_grad(
+            Z, y_fit, W_cont, reg, batch, grad=False, sample_weight=sw
+        )
         tic = time.perf_counter()
         if isinstance(self.weight_range, str):
             grid = _head.choose_scales(
@@ -500,12 +600,44 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                 bias_bits=self._bias_bits(),
                 granularity=self.granularity,
                 grid="midrise",
+                sample_weight=sw_sub,
             )
         else:
             grid = self._given_grid(d, k)
         W_round = grid.round(W_cont)
         timing["scales"] = time.perf_counter() - tic
-        W0 = W_round if self.init == "auto" else np.zeros_like(W_round)
+        return W_cont, start_iter, start_loss, grid, W_round
+
+    def _fit_head(self, Z, y_idx, classes, features, rng, params, timing, t_start, sw, warm):
+        n, d = Z.shape
+        n_classes = classes.shape[0]
+        k = 1 if n_classes == 2 else n_classes
+        reg = np.full(d + 1, float(self.alpha))
+        reg[-1] = 0.0
+        y_fit = y_idx.astype(np.int64, copy=False)
+        batch = self.batch_size
+        sub = self._subsample(n, rng)
+        Z_sub = np.asarray(rows(Z, sub), dtype=np.float32)
+        y_sub = y_fit[sub]
+        sw_sub = None if sw is None else sw[sub]
+        trust = None
+        if warm:
+            if d != self.coef_.shape[1]:
+                raise ValueError(
+                    f"warm_start=True resumes a head of {self.coef_.shape[1]} features, but "
+                    f"the data give {d}; fit with warm_start=False to start afresh"
+                )
+            previous = self.solver_info_
+            grid = self._fitted_grid()
+            W_round = W0 = self._fitted_W()
+            start_iter, start_loss = previous["start_n_iter"], previous["start_loss"]
+            if len(previous["trust"]):
+                trust = previous["trust"][-1]
+        else:
+            W_cont, start_iter, start_loss, grid, W_round = self._start(
+                Z, y_fit, k, reg, Z_sub, y_sub, sw, sw_sub, timing
+            )
+            W0 = W_round if self.init == "auto" else np.zeros_like(W_round)
 
         solver = make_solver(self.sampler, params)
         rounds = self.max_iter + len(_head._FIRST_TRUST)  # sweeps, and first steps from zero
@@ -539,6 +671,9 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                     tol=self.tol,
                     batch_size=batch,
                     curvature=self.curvature,
+                    sample_weight=sw,
+                    curv_weight=None if sw_sub is None else sw_sub[: _head.CURVATURE_ROWS],
+                    trust=trust,
                 )
             if progress is not None:
                 # the loop may stop before max_iter: end the bar at what was done
@@ -555,7 +690,8 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             warnings.warn(
                 f"QUBOCNNClassifier did not converge in max_iter={self.max_iter} sweeps (the "
                 f"last sweeps still lowered the objective by more than tol={self.tol}); "
-                "increase max_iter.",
+                "increase max_iter, or set warm_start=True and call fit again to continue "
+                "from here.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -603,8 +739,8 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             "status": status,
             "start_loss": float(start_loss),
             "start_n_iter": start_iter,
-            "rounded_loss": float(curve[0]) if self.init == "auto" else float(
-                _head.loss_grad(Z, y_fit, W_round, reg, batch, grad=False)[0]
+            "rounded_loss": float(curve[0]) if self.init == "auto" or warm else float(
+                _head.loss_grad(Z, y_fit, W_round, reg, batch, grad=False, sample_weight=sw)[0]
             ),
             **{
                 key: value[info["n_first"] : info["n_first"] + n_iter]
@@ -617,6 +753,130 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             "timing": timing,
         }
         return self
+
+    # ---------------------------------------------------------------- QUBO export
+    def get_qubos(self, X, y, sample_weight=None):
+        """The per-class QUBOs of the next training step at the fitted weights, as dimod models.
+
+        These are exactly the problems the next sweep of a resumed fit (``warm_start=True``,
+        ``fit(X, y, sample_weight)``) hands to the sampler: each class's local quadratic model
+        of the training objective (its curvature block at the fitted weights from the same row
+        subsample, times the trust factor the fit ended with, and the true gradient on ``X``)
+        over the weight grid. Take them out to try another solver: a solution's levels give the
+        class's candidate weights (:meth:`ExportedQUBO.weights`).
+
+        The variables are named after the weights: ``"w[j,k]"`` is bit ``k`` (least
+        significant first) of the level of feature ``j`` of the class's row, ``j = "bias"``
+        for the bias (which is in the QUBO only when ``bias_bits == n_bits``; otherwise the
+        step eliminates it in closed form). :attr:`ExportedQUBO.qm` has the integer levels
+        ``"w[j]"`` in ``[0, 2**n_bits − 1]`` instead. dimod's energy of a sample equals
+        :meth:`ExportedQUBO.objective`, the problem's ``f(w) = h·w + ½ wᵀHw`` of the decoded
+        weights; ``f(w) − f(w_fitted)`` is the model's predicted change of the training
+        objective. :attr:`ExportedQUBO.initial` is the classifier's own warm start: the better,
+        in the model, of the fitted levels and the rounded continuous minimiser of the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or images
+            Training data (the fitted extractor computes the features; it is not refitted).
+        y : array-like of shape (n_samples,)
+            Labels, from ``classes_``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights, as in :meth:`fit` (``class_weight`` applies too).
+
+        Returns
+        -------
+        qubos : dict
+            ``{class label: ExportedQUBO}``, one per output: every class, or
+            ``classes_[1]`` only for binary problems (one logistic output).
+
+        Examples
+        --------
+        >>> import dimod
+        >>> from sklearn.datasets import load_iris
+        >>> from quboclf import QUBOCNNClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = QUBOCNNClassifier(features="passthrough", n_bits=2, random_state=0).fit(X, y)
+        >>> qubos = clf.get_qubos(X, y)
+        >>> qubo = qubos[0]
+        >>> qubo
+        <ExportedQUBO: 4 variables of 2 bits (8 binary)>
+        >>> sorted(qubo.bqm.variables)[:3]
+        ['w[0,0]', 'w[0,1]', 'w[1,0]']
+        >>> best = dimod.ExactSolver().sample(qubo.bqm).first
+        >>> bool(abs(best.energy - qubo.objective(best.sample)) < 1e-9)
+        True
+        >>> qubo.weights(best.sample).shape
+        (4,)
+        """
+        check_is_fitted(self)
+        X, y = self._validate_X(X, y, reset=False)
+        check_classification_targets(y)
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y has labels the classifier was not fitted on: {unknown.tolist()!r} "
+                f"(classes_ = {self.classes_.tolist()!r})"
+            )
+        y_idx = np.searchsorted(self.classes_, y).astype(np.int64)
+        sw = self._sample_weight(X, y_idx, self.classes_, sample_weight)
+        with one_blas_thread():
+            Z = self._pass_features(X if self.features_ is None else self._stored_features(X))
+            n, d = Z.shape
+            # the draw a resumed fit makes first: the same rows
+            sub = self._subsample(n, check_random_state(self.random_state))
+            Z_curv = np.asarray(rows(Z, sub[: _head.CURVATURE_ROWS]), dtype=np.float32)
+            curv_weight = None if sw is None else sw[sub[: _head.CURVATURE_ROWS]]
+            reg = np.full(d + 1, float(self.alpha))
+            reg[-1] = 0.0
+            k = self.coef_.shape[0]
+            trust = self.solver_info_["trust"]
+            lam = trust[-1] if len(trust) else np.ones(k)
+            grid = self._fitted_grid()
+            problems, initials = _head.next_problems(
+                Z,
+                y_idx,
+                self._fitted_W(),
+                reg,
+                grid,
+                lam,
+                Z_curv=Z_curv,
+                batch_size=self.batch_size,
+                curvature=self.curvature,
+                sample_weight=sw,
+                curv_weight=curv_weight,
+            )
+        names = list(range(d))
+        if grid.bias_bits == grid.n_bits:
+            names.append("bias")
+        labels = self.classes_[1:] if k == 1 else self.classes_
+        return {
+            label: ExportedQUBO(p, names, initial=m)
+            for label, p, m in zip(labels, problems, initials)
+        }
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the features :meth:`transform` returns (the head's inputs).
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input feature names (checked against ``feature_names_in_`` if fitted on a
+            DataFrame).
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            The extractor's names (:meth:`RandomConvFeatures.get_feature_names_out`), or the
+            input names for ``features="passthrough"``.
+        """
+        check_is_fitted(self)
+        if self.features_ is None:
+            return _check_feature_names_in(self, input_features)
+        if hasattr(self.features_, "get_feature_names_out"):
+            return np.asarray(self.features_.get_feature_names_out(input_features), dtype=object)
+        prefix = type(self.features_).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(self.coef_.shape[1])], dtype=object)
 
     # ---------------------------------------------------------------- predict
     def transform(self, X):

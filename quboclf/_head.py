@@ -38,11 +38,14 @@ __all__ = [
     "GRIDS",
     "HeadGrid",
     "choose_scales",
+    "class_problems",
     "curvature_blocks",
+    "curvature_row_weight",
     "fit_continuous",
     "grid_descent",
     "grid_integers",
     "loss_grad",
+    "next_problems",
 ]
 
 #: Grids a K-bit weight can take: ``"midrise"`` ``{±1, ±3, …, ±(2**K − 1)}`` (all ``2**K``
@@ -78,50 +81,71 @@ def _scores(Zb, W):
     return (Zb @ W[:-1].astype(Zb.dtype, copy=False)).astype(np.float64, copy=False) + W[-1]
 
 
-def _chunk_loss(S, y, residual=True):
+def _chunk_loss(S, y, residual=True, sw=None):
     """Summed cross-entropy of one chunk's scores, and the residual ``P − Y``.
 
     ``k == 1`` is one logistic output (``y`` in {0, 1}); ``k >= 2`` is softmax (``y`` indices).
+    With row weights ``sw`` the sum and the residual rows are weighted.
     """
     if S.shape[1] == 1:
         s = S[:, 0]
-        loss = -float(np.sum(log_expit(np.where(y == 1, s, -s))))
-        return loss, ((expit(s) - y)[:, None] if residual else None)
+        rowloss = -log_expit(np.where(y == 1, s, -s))
+        loss = float(np.sum(rowloss) if sw is None else rowloss @ sw)
+        if not residual:
+            return loss, None
+        R = expit(s) - y
+        return loss, (R if sw is None else R * sw)[:, None]
     idx = np.arange(S.shape[0])
     top = S.max(axis=1, keepdims=True)
     E = np.exp(S - top)
     total = E.sum(axis=1)
-    loss = float(np.sum(top[:, 0] + np.log(total) - S[idx, y]))
+    rowloss = top[:, 0] + np.log(total) - S[idx, y]
+    loss = float(np.sum(rowloss) if sw is None else rowloss @ sw)
     if not residual:
         return loss, None
     E /= total[:, None]
     E[idx, y] -= 1.0
+    if sw is not None:
+        E *= sw[:, None]
     return loss, E
 
 
-def loss_grad(Z, y, W, reg, batch_size, grad=True):
+def _weight_chunk(sample_weight, sl):
+    return None if sample_weight is None else sample_weight[sl]
+
+
+def _total_weight(n, sample_weight):
+    """The loss's denominator: ``n``, or the sum of the sample weights."""
+    return n if sample_weight is None else float(np.sum(sample_weight))
+
+
+def loss_grad(Z, y, W, reg, batch_size, grad=True, sample_weight=None):
     """Regularised mean cross-entropy at ``W`` ((d + 1, k)) and its gradient, in one pass.
 
     ``reg`` (d + 1,) is the L2 weight of each row (``alpha`` for features, 0 for the bias).
-    With ``grad=False`` the gradient is None.
+    With ``grad=False`` the gradient is None. With ``sample_weight`` (n,) the mean is the
+    weighted one, ``Σ s_i CE_i / Σ s_i`` (a weight of 2 counts a row twice).
     """
     n, d = Z.shape
     total = 0.0
     G = np.zeros((d + 1, W.shape[1])) if grad else None
     for sl in batches(n, batch_size):
         Zb = rows(Z, sl)
-        loss_b, R = _chunk_loss(_scores(Zb, W), y[sl], residual=grad)
+        loss_b, R = _chunk_loss(
+            _scores(Zb, W), y[sl], residual=grad, sw=_weight_chunk(sample_weight, sl)
+        )
         total += loss_b
         if grad:
             G[:-1] += Zb.T @ R.astype(Zb.dtype, copy=False)
             G[-1] += R.sum(axis=0)
+    n = _total_weight(n, sample_weight)
     loss = total / n + 0.5 * float(np.sum(reg[:, None] * W**2))
     if grad:
         G = G / n + reg[:, None] * W
     return loss, G
 
 
-def _trial_losses(Z, y, W, D, reg, batch_size):
+def _trial_losses(Z, y, W, D, reg, batch_size, sample_weight=None):
     """One pass: the loss at ``W + D``, its gradient, and the loss of each single-class change.
 
     ``single[c]`` is the loss of ``W`` with only column ``c`` replaced by ``W + D``'s.
@@ -136,14 +160,16 @@ def _trial_losses(Z, y, W, D, reg, batch_size):
         Zb = rows(Z, sl)
         S = _scores(Zb, W)
         SV = _scores(Zb, V)
-        loss_b, R = _chunk_loss(SV, y[sl])
+        sw = _weight_chunk(sample_weight, sl)
+        loss_b, R = _chunk_loss(SV, y[sl], sw=sw)
         total += loss_b
         G[:-1] += Zb.T @ R.astype(Zb.dtype, copy=False)
         G[-1] += R.sum(axis=0)
         for c in cols:
             Sc = S.copy()
             Sc[:, c] = SV[:, c]
-            single[c] += _chunk_loss(Sc, y[sl], residual=False)[0]
+            single[c] += _chunk_loss(Sc, y[sl], residual=False, sw=sw)[0]
+    n = _total_weight(n, sample_weight)
     loss = total / n + 0.5 * float(np.sum(reg[:, None] * V**2))
     G = G / n + reg[:, None] * V
     base = 0.5 * float(np.sum(reg[:, None] * W**2))
@@ -259,7 +285,7 @@ def _quantize(w, s, n_bits, grid):
 # --------------------------------------------------------------------------------------------
 
 
-def fit_continuous(Z, y, k, reg, *, max_iter, tol, batch_size, W0=None):
+def fit_continuous(Z, y, k, reg, *, max_iter, tol, batch_size, W0=None, sample_weight=None):
     """Minimise the regularised cross-entropy over real weights by L-BFGS (chunked passes).
 
     The stopping rule is scikit-learn's ``LogisticRegression(solver="lbfgs")``: the largest
@@ -270,7 +296,7 @@ def fit_continuous(Z, y, k, reg, *, max_iter, tol, batch_size, W0=None):
     W0 = np.zeros((d1, k)) if W0 is None else W0
 
     def fun(x):
-        loss, G = loss_grad(Z, y, x.reshape(d1, k), reg, batch_size)
+        loss, G = loss_grad(Z, y, x.reshape(d1, k), reg, batch_size, sample_weight=sample_weight)
         return loss, G.ravel()
 
     res = minimize(
@@ -288,25 +314,25 @@ def fit_continuous(Z, y, k, reg, *, max_iter, tol, batch_size, W0=None):
 # --------------------------------------------------------------------------------------------
 
 
-def _mean_ce(S, y):
+def _mean_ce(S, y, sw=None):
     """Mean cross-entropy of scores ``S`` (n, k) (one logistic output if ``k == 1``)."""
     if S.shape[1] == 1:
         s = S[:, 0]
-        return -float(np.mean(log_expit(np.where(y == 1, s, -s))))
-    return float(np.mean(logsumexp(S, axis=1) - S[np.arange(S.shape[0]), y]))
+        return -float(np.average(log_expit(np.where(y == 1, s, -s)), weights=sw))
+    return float(np.average(logsumexp(S, axis=1) - S[np.arange(S.shape[0]), y], weights=sw))
 
 
-def _column_candidates_ce(S, y, c, Sc):
+def _column_candidates_ce(S, y, c, Sc, sw=None):
     """Mean cross-entropy of ``S`` with column ``c`` replaced by each column of ``Sc`` (n, m)."""
     n = S.shape[0]
     if S.shape[1] == 1:
         t = (y == 1)[:, None]
-        return -np.mean(log_expit(np.where(t, Sc, -Sc)), axis=0)
+        return -np.average(log_expit(np.where(t, Sc, -Sc)), axis=0, weights=sw)
     rest = np.delete(S, c, axis=1)
     lse_rest = logsumexp(rest, axis=1)[:, None]
     lse = np.logaddexp(lse_rest, Sc)
     target = np.where((y == c)[:, None], Sc, S[np.arange(n), y][:, None])
-    return np.mean(lse - target, axis=0)
+    return np.average(lse - target, axis=0, weights=sw)
 
 
 def _top(values, axis=None):
@@ -314,7 +340,9 @@ def _top(values, axis=None):
     return np.where(np.isfinite(top) & (top > 0), top, 1.0)
 
 
-def choose_scales(Z, y, W, alpha, *, n_bits, bias_bits, granularity, grid, rounds=3):
+def choose_scales(
+    Z, y, W, alpha, *, n_bits, bias_bits, granularity, grid, rounds=3, sample_weight=None
+):
     """Grid scales that minimise the training objective of ``W`` rounded to the grid.
 
     ``Z`` (m, d) are the rows the objective is evaluated on (all rows, or a subsample), ``W``
@@ -323,7 +351,7 @@ def choose_scales(Z, y, W, alpha, *, n_bits, bias_bits, granularity, grid, round
     ``"class"`` (one scale per output, coordinate search over the outputs, ``rounds`` times),
     ``"tensor"`` (one scale), ``"feature"`` (one per input feature, a common ratio of each
     feature's largest weight). The biases then get one scale, searched the same way with the
-    rounded coefficients in place.
+    rounded coefficients in place. ``sample_weight`` (m,) weights the rows' cross-entropy.
 
     Returns a :class:`HeadGrid`.
     """
@@ -340,8 +368,10 @@ def choose_scales(Z, y, W, alpha, *, n_bits, bias_bits, granularity, grid, round
     ratios = SCALE_RATIOS
     penalty = 0.5 * alpha
 
+    sw = sample_weight
+
     def objective(S, Q):
-        return _mean_ce(S, y) + penalty * float(np.sum(Q**2))
+        return _mean_ce(S, y, sw) + penalty * float(np.sum(Q**2))
 
     if granularity == "class":
         top = _top(coef, axis=0)
@@ -359,7 +389,7 @@ def choose_scales(Z, y, W, alpha, *, n_bits, bias_bits, granularity, grid, round
                 Qc = _quantize(coef[:, c][:, None], cand[None, :], n_bits, grid)
                 Sc = dot(Qc) + b[c]
                 norms = np.sum(Q**2) - np.sum(Q[:, c] ** 2) + np.sum(Qc**2, axis=0)
-                obj = _column_candidates_ce(S, y, c, Sc) + penalty * norms
+                obj = _column_candidates_ce(S, y, c, Sc, sw) + penalty * norms
                 best = int(np.argmin(obj))
                 scale[c] = cand[best]
                 Q[:, c] = Qc[:, best]
@@ -382,7 +412,7 @@ def choose_scales(Z, y, W, alpha, *, n_bits, bias_bits, granularity, grid, round
     best_obj, bias_scale = np.inf, btop / bmax
     for r in np.concatenate([ratios, [1e-3, 3e-3]]):
         s = r * btop / bmax
-        obj = _mean_ce(S0 + _quantize(b, s, bias_bits, grid), y)
+        obj = _mean_ce(S0 + _quantize(b, s, bias_bits, grid), y, sw)
         if obj < best_obj:
             best_obj, bias_scale = obj, s
     return HeadGrid(n_bits, bias_bits, grid, coef_scale, float(bias_scale))
@@ -393,17 +423,32 @@ def choose_scales(Z, y, W, alpha, *, n_bits, bias_bits, granularity, grid, round
 # --------------------------------------------------------------------------------------------
 
 
-def _curvature_weights(Z, W, kind):
-    """Row weights (m, k) of each class's block: ``p_c (1 − p_c)``, or Böhning's constant."""
+def _curvature_weights(Z, W, kind, row_weight=None):
+    """Row weights (m, k) of each class's block: ``p_c (1 − p_c)``, or Böhning's constant.
+
+    ``row_weight`` (m,), the sample weights of the rows scaled to mean 1, multiplies them.
+    """
     m, k = Z.shape[0], W.shape[1]
     if kind == "bohning":
-        return np.full((m, 1), 0.25 if k == 1 else 0.5, dtype=np.float32)
-    S = _scores(Z, W)
-    if k == 1:
-        p = expit(S)
+        v = np.full((m, 1), 0.25 if k == 1 else 0.5, dtype=np.float32)
     else:
-        p = np.exp(S - logsumexp(S, axis=1, keepdims=True))
-    return (p * (1.0 - p)).astype(np.float32)
+        S = _scores(Z, W)
+        if k == 1:
+            p = expit(S)
+        else:
+            p = np.exp(S - logsumexp(S, axis=1, keepdims=True))
+        v = (p * (1.0 - p)).astype(np.float32)
+    if row_weight is not None:
+        v = (v * row_weight[:, None]).astype(np.float32)
+    return v
+
+
+def curvature_row_weight(sample_weight):
+    """Row weights of the curvature rows, scaled to mean 1 (None stays None)."""
+    if sample_weight is None:
+        return None
+    sw = np.asarray(sample_weight, dtype=np.float64)
+    return sw * (sw.shape[0] / np.sum(sw))
 
 
 def _block(Z, v, reg, chunk=1024):
@@ -424,16 +469,17 @@ def _block(Z, v, reg, chunk=1024):
     return out
 
 
-def curvature_blocks(Z, W, reg, kind="gauss-newton"):
+def curvature_blocks(Z, W, reg, kind="gauss-newton", row_weight=None):
     """Per-class curvature (k, d + 1, d + 1) of the loss at ``W`` from the rows ``Z`` (m, d).
 
     ``"gauss-newton"``: ``Aᵀ diag(p_c (1 − p_c)) A / m + diag(reg)``, the diagonal blocks of the
     softmax Hessian (the whole Hessian for one logistic output). ``"bohning"``: Böhning's bound
     ``½ AᵀA/m + diag(reg)`` (``¼`` for one logistic output) for every class. The products run
     in float32 (a model, checked against the true loss), a chunk of rows at a time.
+    ``row_weight`` (m,) (:func:`curvature_row_weight`) weights the rows.
     """
     k = W.shape[1]
-    v = _curvature_weights(Z, W, kind)
+    v = _curvature_weights(Z, W, kind, row_weight)
     return np.stack([_block(Z, v[:, min(c, v.shape[1] - 1)], reg) for c in range(k)])
 
 
@@ -450,7 +496,9 @@ class _ClassModel:
 def _class_model(H, with_bias):
     d = H.shape[0] - 1
     if with_bias:
-        Hq, hwb, hbb = np.ascontiguousarray(H), None, None
+        # the float32 products leave the block asymmetric in the last bits: the QUBO reads one
+        # triangle, the objective (warm start, export) all of it; both must see one matrix
+        Hq, hwb, hbb = np.ascontiguousarray(0.5 * (H + H.T)), None, None
     else:
         hwb, hbb = H[:d, d].copy(), float(H[d, d])
         Hq = H[:d, :d] - np.outer(hwb, hwb) / hbb
@@ -463,10 +511,10 @@ def _class_model(H, with_bias):
     return _ClassModel(Hq, hwb, hbb, chol)
 
 
-def _class_models(Z, W, reg, kind, with_bias):
+def _class_models(Z, W, reg, kind, with_bias, row_weight=None):
     """Every class's local model, built one block at a time (memory: two d² per class)."""
     k = W.shape[1]
-    v = _curvature_weights(Z, W, kind)
+    v = _curvature_weights(Z, W, kind, row_weight)
     if kind == "bohning":  # one block for every class
         return [_class_model(_block(Z, v[:, 0], reg), with_bias)] * k
     return [_class_model(_block(Z, v[:, c], reg), with_bias) for c in range(k)]
@@ -492,6 +540,48 @@ def _class_problem(model, g, w, lam, grid, c, with_bias):
         starts.append(np.clip(np.rint((xm - offset) / delta), 0, upper).astype(np.int64))
     values = [float(_qubo.objective(problem, m)) for m in starts]
     return problem, starts[int(np.argmin(values))]
+
+
+def class_problems(models, G, W, lam, grid, classes, with_bias):
+    """The QUBOs of ``classes`` and their warm starts: what one sweep hands to the sampler.
+
+    ``models`` are the classes' local models (:func:`_class_models`), ``G`` the true gradient
+    at ``W``, ``lam`` (k,) the trust factors. :func:`grid_descent` and the estimator's QUBO
+    export both build their problems here, so that the export is what training solves.
+    """
+    problems, initials = [], []
+    for c in classes:
+        p, start = _class_problem(models[c], G[:, c], W[:, c], lam[c], grid, c, with_bias)
+        problems.append(p)
+        initials.append(start)
+    return problems, initials
+
+
+def next_problems(
+    Z,
+    y,
+    W,
+    reg,
+    grid,
+    lam,
+    *,
+    Z_curv,
+    batch_size,
+    curvature,
+    sample_weight=None,
+    curv_weight=None,
+):
+    """Every class's QUBO of a sweep at ``W`` with fresh curvature blocks (a resumed fit's first).
+
+    Returns ``problems, initials`` (one per class) as :func:`class_problems`.
+    """
+    k = W.shape[1]
+    with_bias = grid.bias_bits == grid.n_bits
+    _, G = loss_grad(Z, y, W, reg, batch_size, sample_weight=sample_weight)
+    row_weight = curvature_row_weight(curv_weight)
+    models = _class_models(Z_curv, W, reg, curvature, with_bias, row_weight)
+    lam = np.asarray(lam, dtype=np.float64)
+    return class_problems(models, G, W, lam, grid, range(k), with_bias)
 
 
 def _class_step(model, g, w, lam, grid, c, levels, with_bias):
@@ -524,6 +614,9 @@ def grid_descent(
     tol,
     batch_size,
     curvature="gauss-newton",
+    sample_weight=None,
+    curv_weight=None,
+    trust=None,
 ):
     """Improve ``W`` on ``grid`` by QUBO steps, keeping only those that lower the true loss.
 
@@ -543,16 +636,21 @@ def grid_descent(
     local minimum of the moves) or ``"max_iter"``; ``info`` holds per-sweep records and timings
     (``curvature_s``, ``solve_s``, ``passes_s``), ``n_blocks``, ``n_first`` and, for an
     off-grid start, ``zero_loss``.
+
+    ``sample_weight`` (n,) weights the loss (:func:`loss_grad`), ``curv_weight`` the rows of
+    ``Z_curv`` in the curvature blocks; ``trust`` (k,) are the starting trust factors (a resumed
+    fit's; default 1).
     """
+    sw, row_weight = sample_weight, curvature_row_weight(curv_weight)
     k = W.shape[1]
     with_bias = grid.bias_bits == grid.n_bits
     info = {"curvature_s": 0.0, "solve_s": 0.0, "passes_s": 0.0, "n_blocks": 0}
     info.update(moved=[], lam=[])
     tic = time.perf_counter()
-    loss, G = loss_grad(Z, y, W, reg, batch_size)
+    loss, G = loss_grad(Z, y, W, reg, batch_size, sample_weight=sw)
     info["passes_s"] += time.perf_counter() - tic
     curve = [loss]
-    lam = np.ones(k)
+    lam = np.ones(k) if trust is None else np.array(trust, dtype=np.float64)
     resting = np.zeros(k, dtype=bool)
     models, block_loss = None, np.inf
     status, n_iter = "max_iter", 0
@@ -561,16 +659,13 @@ def grid_descent(
         # an off-grid start (init="zeros"): the first QUBO step is taken whatever it costs,
         # at the trust factor whose step has the lowest true loss; the curve starts there
         tic = time.perf_counter()
-        models = _class_models(Z_curv, W, reg, curvature, with_bias)
+        models = _class_models(Z_curv, W, reg, curvature, with_bias, row_weight)
         info["n_blocks"] += 1
         info["curvature_s"] += time.perf_counter() - tic
         best = None
         for j, factor in enumerate(_FIRST_TRUST):
-            problems, initials = zip(
-                *(
-                    _class_problem(models[c], G[:, c], W[:, c], factor, grid, c, with_bias)
-                    for c in range(k)
-                )
+            problems, initials = class_problems(
+                models, G, W, np.full(k, factor), grid, range(k), with_bias
             )
             tic = time.perf_counter()
             solved = solve(list(problems), list(initials), j, np.arange(k))
@@ -582,14 +677,14 @@ def grid_descent(
                 ]
             )
             tic = time.perf_counter()
-            value = loss_grad(Z, y, V, reg, batch_size, grad=False)[0]
+            value = loss_grad(Z, y, V, reg, batch_size, grad=False, sample_weight=sw)[0]
             info["passes_s"] += time.perf_counter() - tic
             if best is None or value < best[0]:
                 best = (value, V)
         info["zero_loss"] = loss
         W = best[1]
         tic = time.perf_counter()
-        loss, G = loss_grad(Z, y, W, reg, batch_size)
+        loss, G = loss_grad(Z, y, W, reg, batch_size, sample_weight=sw)
         info["passes_s"] += time.perf_counter() - tic
         curve = [loss]
         models, first = None, len(_FIRST_TRUST)
@@ -599,7 +694,7 @@ def grid_descent(
         if models is None or loss < block_loss * (1.0 - _REFRESH):
             models = None  # free the old blocks first
             tic = time.perf_counter()
-            models = _class_models(Z_curv, W, reg, curvature, with_bias)
+            models = _class_models(Z_curv, W, reg, curvature, with_bias, row_weight)
             block_loss = loss
             info["n_blocks"] += 1
             info["curvature_s"] += time.perf_counter() - tic
@@ -608,18 +703,16 @@ def grid_descent(
             status = "stuck"
             n_iter = it - first
             break
-        problems, initials = [], []
-        for c in active:
-            p, start = _class_problem(models[c], G[:, c], W[:, c], lam[c], grid, c, with_bias)
-            problems.append(p)
-            initials.append(start)
+        problems, initials = class_problems(models, G, W, lam, grid, active, with_bias)
         tic = time.perf_counter()
         solved = solve(problems, initials, it, active)
         info["solve_s"] += time.perf_counter() - tic
         D = np.zeros_like(W)
+        V = W.copy()  # the new columns themselves: W + (V − W) can differ from V in the last bit
         for c, levels in zip(active, solved):
             new = _class_step(models[c], G[:, c], W[:, c], lam[c], grid, c, levels, with_bias)
             D[:, c] = new - W[:, c]
+            V[:, c] = new
         still = [c for c in active if not np.any(D[:, c])]
         for c in still:
             # no grid point lowers the model: a shorter step cannot either; a longer one might
@@ -631,7 +724,7 @@ def grid_descent(
         accepted = np.empty(0, dtype=int)
         if moved.size:
             tic = time.perf_counter()
-            loss_all, G_all, single = _trial_losses(Z, y, W, D, reg, batch_size)
+            loss_all, G_all, single = _trial_losses(Z, y, W, D, reg, batch_size, sw)
             info["passes_s"] += time.perf_counter() - tic
             if k == 1:
                 single[:] = loss_all
@@ -645,14 +738,16 @@ def grid_descent(
                 if improving.size > 1 and improving.size < moved.size:
                     DU = np.zeros_like(D)
                     DU[:, improving] = D[:, improving]
-                    loss_u, G_u = loss_grad(Z, y, W + DU, reg, batch_size)
+                    loss_u, G_u = loss_grad(Z, y, W + DU, reg, batch_size, sample_weight=sw)
                     if loss_u < best_single:
                         accepted, new_loss, new_G = improving, loss_u, G_u
                 if accepted.size == 0:
                     DU = np.zeros_like(D)
                     DU[:, c_best] = D[:, c_best]
                     accepted = np.array([c_best])
-                    new_loss, new_G = loss_grad(Z, y, W + DU, reg, batch_size)
+                    new_loss, new_G = loss_grad(
+                        Z, y, W + DU, reg, batch_size, sample_weight=sw
+                    )
                 info["passes_s"] += time.perf_counter() - tic
             failed = np.setdiff1d(moved, improving)
             lam[failed] *= 2.0
@@ -660,7 +755,7 @@ def grid_descent(
             lam[failed] = np.minimum(lam[failed], _LAM_MAX)
             if accepted.size and new_loss < loss:
                 W = W.copy()
-                W[:, accepted] += D[:, accepted]
+                W[:, accepted] = V[:, accepted]
                 loss, G = new_loss, new_G
                 lam[accepted] = np.maximum(lam[accepted] / 2.0, 1.0)
                 # every other class's gradient changed with these scores: all may move again

@@ -37,6 +37,9 @@ __all__ = [
     "free_bits",
     "to_bqm",
     "sample_to_levels",
+    "to_dimod",
+    "levels_from_sample",
+    "ExportedQUBO",
 ]
 
 #: Largest supported bit precision per weight (levels must fit in int64 with room for moves).
@@ -232,6 +235,9 @@ def bits_to_levels(b, n_bits):
 class QuadraticProblem:
     """Minimise ``h·w + ½ wᵀHw`` over ``w = offset + delta * m`` with bounded integer levels ``m``.
 
+    Every QUBO quboclf solves is one of these (the classifier's per-class steps, the quantizer's
+    per-neuron roundings); :func:`to_dimod` turns one into a dimod model.
+
     Parameters
     ----------
     H : ndarray of shape (n, n)
@@ -253,7 +259,8 @@ class QuadraticProblem:
     Examples
     --------
     >>> import numpy as np
-    >>> from quboclf._qubo import QuadraticProblem, energy
+    >>> from quboclf import QuadraticProblem
+    >>> from quboclf._qubo import energy
     >>> p = QuadraticProblem(np.eye(2), h=[1.0, -1.0], delta=0.5, offset=-1.0, n_bits=2)
     >>> p.n_qubo_variables
     4
@@ -612,3 +619,235 @@ def sample_to_levels(problem, sample_array, variables):
     bits[:, variables.astype(np.int64)] = samples
     levels = bits_to_levels(bits, K)
     return levels[0] if single else levels
+
+
+# --------------------------------------------------------------------------------------------
+# Export: named dimod models of a problem
+# --------------------------------------------------------------------------------------------
+
+
+def _names(problem, names):
+    n = problem.n_variables
+    names = list(range(n)) if names is None else list(names)
+    if len(names) != n:
+        raise ValueError(f"names must give one name per variable ({n}), got {len(names)}")
+    if len(set(map(str, names))) != n:
+        raise ValueError("names must be distinct")
+    return names
+
+
+def to_dimod(problem, *, names=None, kind="binary", prefix="w"):
+    """The problem as a dimod model with named variables whose energy is the objective.
+
+    ``kind="binary"``: a :class:`dimod.BinaryQuadraticModel` over the bits of the levels,
+    labelled ``"w[j,k]"`` (bit ``k``, least significant first, of the level of variable
+    ``j``); variables fixed by ``lower == upper`` are folded into the linear terms and the
+    offset, as in :func:`to_bqm` (any other partial bound raises ``ValueError``: a BQM cannot
+    express it). ``kind="integer"``: a :class:`dimod.QuadraticModel` over the levels
+    themselves, integer variables ``"w[j]"`` with the problem's bounds ``[lower_j, upper_j]``
+    (any bounds).
+
+    Either way the model's offset is chosen so that **dimod's energy of a sample equals the
+    problem's objective at the decoded levels**, ``f(w) = h·w + ½ wᵀHw`` at ``w = offset +
+    delta * m`` (the absolute objective, not the QUBO energy ``f(w) − f(offset)`` the samplers
+    see); :meth:`ExportedQUBO.decode` decodes a sample of either model.
+
+    Parameters
+    ----------
+    problem : QuadraticProblem
+        The problem.
+    names : sequence of length n_variables, default=None
+        What goes in place of ``j`` in the labels (``str`` of each); default ``0, …, n − 1``.
+    kind : {"binary", "integer"}, default="binary"
+        The model to build.
+    prefix : str, default="w"
+        The labels' prefix.
+
+    Returns
+    -------
+    model : dimod.BinaryQuadraticModel or dimod.QuadraticModel
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dimod
+    >>> from quboclf import QuadraticProblem, to_dimod
+    >>> from quboclf._qubo import levels_from_sample, objective
+    >>> p = QuadraticProblem(np.eye(2), h=[1.0, -1.0], delta=0.5, offset=-1.0, n_bits=2)
+    >>> bqm = to_dimod(p, names=["a", "bias"])
+    >>> sorted(bqm.variables)
+    ['w[a,0]', 'w[a,1]', 'w[bias,0]', 'w[bias,1]']
+    >>> best = dimod.ExactSolver().sample(bqm).first
+    >>> m = levels_from_sample(p, best.sample, names=["a", "bias"])
+    >>> m, float(best.energy), float(objective(p, m))
+    (array([0, 3]), -0.875, -0.875)
+    >>> qm = to_dimod(p, kind="integer")
+    >>> float(qm.upper_bound("w[1]")), float(qm.energy({"w[0]": 0, "w[1]": 3}))
+    (3.0, -0.875)
+    """
+    import dimod
+
+    names = _names(problem, names)
+    n, K = problem.n_variables, problem.n_bits
+    base = float(objective(problem, np.zeros(n, dtype=np.int64)))
+    if kind == "binary":
+        bqm = to_bqm(problem)
+        bqm.offset += base
+        labels = {j * K + k: f"{prefix}[{names[j]},{k}]" for j in range(n) for k in range(K)}
+        bqm.relabel_variables({v: labels[v] for v in bqm.variables}, inplace=True)
+        return bqm
+    if kind != "integer":
+        raise ValueError(f"kind must be 'binary' or 'integer', got {kind!r}")
+    labels = [f"{prefix}[{name}]" for name in names]
+    qm = dimod.QuadraticModel()
+    for j, v in enumerate(labels):
+        qm.add_variable(
+            dimod.INTEGER,
+            v,
+            lower_bound=int(problem.lower[j]),
+            upper_bound=int(problem.upper[j]),
+        )
+    d, H = problem.delta, problem.H
+    # f(o + d m) = f(o) + (d (h + H o))·m + ½ Σ_ij d_i d_j H_ij m_i m_j
+    qm.add_linear_from(zip(labels, (d * (problem.h + H @ problem.offset)).tolist()))
+    Hd = H * d[:, None] * d[None, :]
+    i, j = np.nonzero(np.triu(Hd, 1))
+    qm.add_quadratic_from(
+        zip([labels[a] for a in i], [labels[b] for b in j], Hd[i, j].tolist())
+    )
+    diag = 0.5 * np.diagonal(Hd)
+    for a in np.flatnonzero(diag):
+        qm.add_quadratic(labels[a], labels[a], float(diag[a]))
+    qm.offset = base
+    return qm
+
+
+def levels_from_sample(problem, sample, *, names=None, prefix="w"):
+    """Levels (n,) of one sample of :func:`to_dimod`'s binary or integer model.
+
+    ``sample`` maps labels to values (a ``dimod.SampleSet``'s ``first.sample``, a dict):
+    either the bits ``"w[j,k]"`` (missing bits of fixed variables are filled in from the
+    bounds) or the integers ``"w[j]"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quboclf import QuadraticProblem
+    >>> from quboclf._qubo import levels_from_sample
+    >>> p = QuadraticProblem(np.eye(2), h=0.0, delta=1.0, offset=0.0, n_bits=2)
+    >>> levels_from_sample(p, {"w[0]": 2, "w[1]": 1})
+    array([2, 1])
+    >>> levels_from_sample(p, {"w[0,0]": 0, "w[0,1]": 1, "w[1,0]": 1, "w[1,1]": 0})
+    array([2, 1])
+    """
+    names = _names(problem, names)
+    n, K = problem.n_variables, problem.n_bits
+    sample = dict(sample)
+    first = f"{prefix}[{names[0]}]" if n else None
+    if n and first in sample:
+        levels = np.array([sample[f"{prefix}[{name}]"] for name in names], dtype=np.float64)
+        if np.any(levels != np.rint(levels)):
+            raise ValueError("integer variables of the sample must have integer values")
+        levels = levels.astype(np.int64)
+    else:
+        bits = levels_to_bits(problem.lower, K).astype(np.int64)
+        fixed = problem.fixed
+        for j, name in enumerate(names):
+            if fixed[j]:
+                continue
+            for k in range(K):
+                label = f"{prefix}[{name},{k}]"
+                if label not in sample:
+                    raise ValueError(
+                        f"the sample has no value for {label!r}: pass a sample of "
+                        "to_dimod(problem) (binary) or to_dimod(problem, kind='integer')"
+                    )
+                value = sample[label]
+                if value not in (0, 1):
+                    raise ValueError(f"bit {label!r} must be 0 or 1, got {value!r}")
+                bits[j * K + k] = int(value)
+        levels = bits_to_levels(bits, K)
+    if np.any(levels < problem.lower) or np.any(levels > problem.upper):
+        raise ValueError("the sample's levels lie outside the problem's bounds")
+    return levels
+
+
+class ExportedQUBO:
+    """One QUBO taken out of an estimator: its dimod models and the way back to weights.
+
+    Returned by :meth:`quboclf.QUBOCNNClassifier.get_qubos`. :attr:`bqm` and :attr:`qm` are
+    built on first access (a binary model of ``n * n_bits`` variables is dense).
+
+    Parameters
+    ----------
+    problem : QuadraticProblem
+        The problem, as the estimator hands it to its sampler.
+    names : sequence
+        Name of each variable (``j`` in the labels ``"w[j,k]"`` and ``"w[j]"``).
+    initial : ndarray of shape (n,), dtype int64, default=None
+        Levels the estimator's sampler would start from (its warm start).
+    prefix : str, default="w"
+        The labels' prefix.
+
+    Attributes
+    ----------
+    problem : QuadraticProblem
+    names : list
+    initial : ndarray or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dimod
+    >>> from quboclf import ExportedQUBO, QuadraticProblem
+    >>> p = QuadraticProblem(np.eye(2), h=[1.0, -1.0], delta=0.5, offset=-1.0, n_bits=2)
+    >>> qubo = ExportedQUBO(p, names=["x", "bias"])
+    >>> best = dimod.ExactSolver().sample(qubo.bqm).first
+    >>> qubo.decode(best.sample), qubo.weights(best.sample)
+    (array([0, 3]), array([-1. ,  0.5]))
+    >>> float(best.energy) == qubo.objective(best.sample)
+    True
+    """
+
+    def __init__(self, problem, names, initial=None, prefix="w"):
+        self.problem = problem
+        self.names = _names(problem, names)
+        self.initial = None if initial is None else np.asarray(initial, dtype=np.int64)
+        self.prefix = prefix
+        self._models = {}
+
+    def __repr__(self):
+        p = self.problem
+        return (
+            f"<ExportedQUBO: {p.n_variables} variables of {p.n_bits} bits "
+            f"({p.n_qubo_variables} binary)>"
+        )
+
+    def _model(self, kind):
+        if kind not in self._models:
+            self._models[kind] = to_dimod(
+                self.problem, names=self.names, kind=kind, prefix=self.prefix
+            )
+        return self._models[kind]
+
+    @property
+    def bqm(self):
+        """The :class:`dimod.BinaryQuadraticModel` over the bits ``"w[j,k]"``."""
+        return self._model("binary")
+
+    @property
+    def qm(self):
+        """The :class:`dimod.QuadraticModel` over the integer levels ``"w[j]"``."""
+        return self._model("integer")
+
+    def decode(self, sample):
+        """Levels (n,) of a sample (a mapping) of :attr:`bqm` or :attr:`qm`."""
+        return levels_from_sample(self.problem, sample, names=self.names, prefix=self.prefix)
+
+    def weights(self, sample):
+        """Weights ``offset + delta * levels`` (n,) of a sample of :attr:`bqm` or :attr:`qm`."""
+        return self.problem.offset + self.problem.delta * self.decode(sample)
+
+    def objective(self, sample):
+        """The objective ``f(w) = h·w + ½ wᵀHw`` at the sample's weights: its dimod energy."""
+        return float(objective(self.problem, self.decode(sample)))

@@ -19,7 +19,8 @@ def unchanged_on_failure(estimator):
     unfitted, or with its previous model. Attributes are restored by reference, so ``fit`` must
     rebind fitted attributes rather than mutate them in place. Every ``RandomState`` or
     ``Generator`` among the estimator's parameters (nested ones included) gets back the state it
-    had before the block. The block runs with one BLAS thread (see :func:`one_blas_thread`).
+    had before the block. The block runs with the configured BLAS threads, one by default (see
+    :func:`one_blas_thread`).
 
     Examples
     --------
@@ -64,18 +65,25 @@ def unchanged_on_failure(estimator):
 
 @contextmanager
 def one_blas_thread():
-    """Run the block with one BLAS thread, so its results do not depend on the thread count.
+    """Run the block with the configured BLAS threads (one by default), restored on exit.
 
     OpenBLAS (and MKL) split matrix products and factorisations differently for different
     thread counts, which changes the rounding: a fit under ``OPENBLAS_NUM_THREADS=2`` differed
     from one under 1 by about 1e-12 in ``weight_range_`` and ``coef_``. Every fit runs inside
     this (through :func:`unchanged_on_failure`), so models are bit-for-bit reproducible whatever
     the machine's BLAS threading; the estimators parallelise with ``n_jobs`` and numba threads
-    instead. The limit is process-wide (threadpoolctl), restored on exit.
+    instead. ``quboclf.set_config(blas_threads=...)`` changes the count (``"unlimited"``: no
+    limit). The limit is process-wide (threadpoolctl).
     """
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    from ._config import get_config
+
+    n = get_config()["blas_threads"]
+    if n is None:
+        yield
+        return
+    with threadpool_limits(limits=n, user_api="blas"):
         yield
 
 

@@ -37,6 +37,8 @@ def test_run_record_and_threads(tmp_path, capsys):
     assert record["versions"]["numba"] == numba.__version__
     assert record["threads"]["requested"] == 1
     assert record["threads"]["numba"] == 1  # measured while the limit was in force
+    assert record["threads"]["blas_threads_in_fits"] == 1
+    assert quboclf.get_config()["blas_threads"] == 1  # restored
     assert all(pool["num_threads"] == 1 for pool in record["threads"]["threadpools"])
     assert record["machine"]["cpu_count"] == os.cpu_count()
     assert record["wall_time_s"] > 0

@@ -9,7 +9,10 @@ import pytest
 DOCS = os.path.join(os.path.dirname(__file__), os.pardir, "docs")
 
 
-@pytest.mark.parametrize("page", ["getting_started.rst", "qubo_primer.rst"])
+@pytest.mark.parametrize(
+    "page",
+    ["getting_started.rst", "qubo_primer.rst", "guide/classifier.rst", "guide/samplers.rst"],
+)
 def test_page_examples_run(page):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
