@@ -19,11 +19,17 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _is_fitted, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _is_fitted,
+    check_is_fitted,
+    has_fit_parameter,
+    validate_data,
+)
 
 from ._anneal import default_beta_range
-from ._ptq import adaround, gptq, layer_rounding, qubo_round, round_nearest
-from ._qubo import QuadraticProblem
+from ._ptq import adaround, gptq, layer_rounding, neighbourhood_box, qubo_round, round_nearest
+from ._qubo import ExportedQUBO, QuadraticProblem
 from ._rounding import choose_scale, integer_dtype, integer_grid
 from ._samplers import SAMPLER_NAMES, Solver, check_sampler, make_solver, seeds_from
 from ._validation import unchanged_on_failure, validate_numeric
@@ -309,6 +315,34 @@ def _sampler_solve(lr, sampler, sampler_params, seeds):
         return lo + np.asarray(levels, dtype=np.int64)
 
     return solve
+
+
+def _neuron_problems(lr, k, neighbourhood, names):
+    """Each neuron's rounding problem of one layer as an :class:`~quboclf.ExportedQUBO`.
+
+    Neuron ``l`` chooses the positions ``m`` of its active values within the neighbourhood box
+    (widened to hold its answer ``k[l]``); with ``w = d_l (m − t_l)`` its objective
+    ``½ wᵀ (2G) w = ‖A w‖²`` is the neuron's share of the layer objective.
+    """
+    lo, hi = neighbourhood_box(lr, neighbourhood)
+    lo, hi = np.minimum(lo, k), np.maximum(hi, k)
+    H = 2.0 * lr.G
+    top = lr.n_levels - 1
+    out = []
+    for l in range(lr.n_neurons):
+        n_bits = max(1, int((hi[l] - lo[l]).max(initial=0)).bit_length())
+        # widen every box to the 2**n_bits points the bits encode where the grid has them, so
+        # that the binary form needs no level bounds (a BQM cannot express partial ones)
+        width = min(2**n_bits - 1, top)
+        lo_l = np.clip(np.minimum(lo[l], top - width), 0, None)
+        span = np.minimum(lo_l + width, top) - lo_l
+        lo[l] = lo_l
+        d = lr.d[l]
+        problem = QuadraticProblem(
+            H, np.zeros_like(d), d, d * (lo[l] - lr.t[l]), n_bits, lower=0, upper=span
+        )
+        out.append(ExportedQUBO(problem, names=names, initial=k[l] - lo[l], prefix="v"))
+    return out
 
 
 def quantize_layers(
@@ -717,7 +751,7 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         return params
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit (unless prefit) and quantize the estimator, with ``X`` as calibration data.
 
         A fit that raises (bad data, a sampler that fails) leaves the quantizer exactly as it
@@ -729,6 +763,10 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             Training data; ``n_calibration`` of its rows are the calibration data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets (used only to fit the estimator when it is not fitted yet).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to the wrapped estimator's ``fit`` (to the last step of a ``Pipeline``) when
+            it is not fitted yet; refused for a prefit estimator. The calibration rows are
+            drawn and weighted uniformly: the rounding reproduces the model's outputs.
 
         Returns
         -------
@@ -736,10 +774,32 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             The fitted quantizer.
         """
         with unchanged_on_failure(self):
-            return self._fit(X, y)
+            return self._fit(X, y, sample_weight)
 
-    def _fit(self, X, y):
+    def _fit_params(self, X, sample_weight):
+        """``fit`` keyword arguments that hand ``sample_weight`` to the wrapped estimator."""
+        if sample_weight is None:
+            return {}
+        if _is_fitted(self.estimator):
+            raise ValueError(
+                f"sample_weight is passed to the wrapped estimator's fit, but the "
+                f"{type(self.estimator).__name__} given is already fitted; fit it with the "
+                "weights yourself, or pass an unfitted estimator"
+            )
+        sample_weight = _check_sample_weight(sample_weight, X)
+        final = _final(self.estimator)
+        if not has_fit_parameter(final, "sample_weight"):
+            raise TypeError(
+                f"{type(final).__name__}.fit does not accept sample_weight; fit without "
+                "sample_weight, or wrap an estimator that supports it"
+            )
+        if isinstance(self.estimator, Pipeline):
+            return {f"{self.estimator.steps[-1][0]}__sample_weight": sample_weight}
+        return {"sample_weight": sample_weight}
+
+    def _fit(self, X, y, sample_weight=None):
         X, y = validate_numeric(self, X, y, multi_output=True, allow_nd=True)
+        fit_params = self._fit_params(X, sample_weight)
         if self.rounding == "qubo":
             check_sampler(self.sampler, self._sampler_params())
         rng = check_random_state(self.random_state)
@@ -752,7 +812,7 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
                     f"fitted on {n_in}; pass data like the data the estimator was trained on"
                 )
         else:
-            est = clone(self.estimator).fit(X, y)
+            est = clone(self.estimator).fit(X, y, **fit_params)
         _check_supported(est)
 
         n = X.shape[0]
@@ -785,6 +845,81 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         self.quantized_estimator_ = quantized
         self.layers_ = layers
         return self
+
+    def get_qubos(self, X):
+        """Every neuron's rounding problem, as :class:`~quboclf.ExportedQUBO` dimod models.
+
+        The problems are the ones ``fit`` poses, layer by layer: the calibration rows are drawn
+        from ``X`` as ``fit`` draws them (the same rows when ``X`` and an integer
+        ``random_state`` are the same), later layers see the outputs of the quantized layers
+        before them (``propagate="quantized"``) or of the float ones, and the scales are the
+        fitted ones. Neuron ``l`` chooses, for each value whose rounding is not forced, a grid
+        point in its neighbourhood (``neighbourhood`` grid points below and above the float
+        value, widened to hold the fitted answer); variable ``"v[j]"`` (integer form) or the
+        bits ``"v[j,k]"`` (binary form) is the offset of value ``j`` (an input index, or
+        ``"bias"``) from the lowest point it may take; the box holds the ``2**n_bits`` points the
+        bits encode, so the binary form needs no level bounds, except on grids with fewer
+        points than that (int2 has three, so with ``neighbourhood=2`` only the integer form
+        ``qm`` exists there and ``bqm`` raises). The energy dimod gives a sample is the
+        neuron's share of the layer objective ``‖X Ŵᵀ + 1 b̂ᵀ − (X Wᵀ + 1 bᵀ)‖²_F``, and
+        ``initial`` holds the fitted rounding's levels, whose objective summed over a layer's
+        neurons is that layer's ``error``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to draw the calibration rows from (normally the data given to ``fit``).
+
+        Returns
+        -------
+        qubos : dict of str to list of ExportedQUBO
+            Per layer name (input to output), one problem per output neuron.
+
+        Examples
+        --------
+        >>> import dimod
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from quboclf import QUBOQuantizer
+        >>> X, y = load_iris(return_X_y=True)
+        >>> quantizer = QUBOQuantizer(LogisticRegression(max_iter=500), n_bits=3,
+        ...                           random_state=0).fit(X, y)
+        >>> qubos = quantizer.get_qubos(X)
+        >>> [(name, len(problems)) for name, problems in qubos.items()]
+        [('linear', 3)]
+        >>> qubo = qubos["linear"][0]
+        >>> best = dimod.ExactSolver().sample(qubo.bqm).first
+        >>> bool(abs(best.energy - qubo.objective(best.sample)) < 1e-6 * (1 + best.energy))
+        True
+        >>> qubo.decode(best.sample).shape, qubo.initial.shape  # 4 inputs and the bias
+        ((5,), (5,))
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, allow_nd=True)
+        rng = check_random_state(self.random_state)
+        n = X.shape[0]
+        if self.n_calibration is not None and self.n_calibration < n:
+            rows = np.sort(rng.choice(n, self.n_calibration, replace=False))
+        else:
+            rows = np.arange(n)
+        inputs_q = inputs_f = _model_inputs(self.estimator_, X[rows])
+        dense = _dense_layers(self.estimator_)
+        qubos = {}
+        for i, ((name, W, b, has_bias, act), layer) in enumerate(zip(dense, self.layers_)):
+            X_l = inputs_q if self.propagate == "quantized" else inputs_f
+            lr = layer_rounding(
+                X_l, W, b, layer.weight_scale, layer.bias_scale, self.n_bits, fit_bias=has_bias
+            )
+            q = np.hstack([layer.weight_int, layer.bias_int[:, None]]).astype(np.int64)
+            k = (q[:, lr.active] - lr.qmin) // lr.step
+            names = [*range(W.shape[1]), "bias"]
+            names = [j for j, keep in zip(names, lr.active) if keep]
+            qubos[name] = _neuron_problems(lr, k, self.neighbourhood, names)
+            if i < len(dense) - 1:
+                f_act = _ACTIVATIONS[act]
+                inputs_q = f_act(inputs_q @ layer.weight.T + layer.bias)
+                inputs_f = f_act(inputs_f @ W.T + b)
+        return qubos
 
     def _validated(self, X):
         check_is_fitted(self)

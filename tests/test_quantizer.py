@@ -25,6 +25,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.validation import has_fit_parameter
 
 from quboclf import QUBOQuantizer
 from quboclf._qubo import energy
@@ -48,13 +49,36 @@ def small_mlp(**kw):
 
 # -- scikit-learn's estimator checks --------------------------------------------------------------
 
-# Every check applies and passes: the quantizer is a classifier (or regressor, following the
-# wrapped estimator) whose transform() returns the quantized model's outputs.
+def _expected_failed_checks(estimator):
+    # sample_weight goes to the wrapped estimator's fit, but the calibration rows are drawn
+    # uniformly from X: a row given weight 2 is not the same as the row twice
+    failed = {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "the calibration rows are drawn from X uniformly, whatever the weights"
+        ),
+    }
+    if not has_fit_parameter(estimator.estimator, "sample_weight"):
+        # MLPClassifier takes sample_weight from scikit-learn 1.7 on
+        for check in (
+            "check_sample_weights_pandas_series",
+            "check_sample_weights_not_an_array",
+            "check_sample_weights_list",
+            "check_sample_weights_shape",
+            "check_sample_weights_not_overwritten",
+            "check_sample_weights_invariance",
+        ):
+            failed[check] = "the wrapped estimator does not accept sample_weight"
+    return failed
+
+
+# The quantizer is a classifier (or regressor, following the wrapped estimator) whose
+# transform() returns the quantized model's outputs.
 @parametrize_with_checks(
     [
         QUBOQuantizer(small_mlp(), n_bits=8, random_state=0),
         QUBOQuantizer(Ridge(), n_bits=6, random_state=0),
-    ]
+    ],
+    expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
@@ -463,3 +487,38 @@ def test_digits_accuracy_regression(digits, digits_mlp):
     for n_bits in (2, 1):
         lost = float_acc - acc[n_bits, "nearest"]
         assert acc[n_bits, "qubo"] - acc[n_bits, "nearest"] >= 0.5 * lost
+
+
+def test_sample_weight_reaches_the_wrapped_estimator():
+    X, y = load_digits(return_X_y=True)
+    X = X[:300] / 16.0
+    y = y[:300].astype(float)
+    w = np.where(y > 4, 5.0, 1.0)
+    plain = QUBOQuantizer(Ridge(), n_bits=6, random_state=0).fit(X, y)
+    weighted = QUBOQuantizer(Ridge(), n_bits=6, random_state=0).fit(X, y, sample_weight=w)
+    reference = Ridge().fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(weighted.estimator_.coef_, reference.coef_)
+    assert not np.allclose(weighted.estimator_.coef_, plain.estimator_.coef_)
+    # through a Pipeline: the last step gets the weights
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    piped = QUBOQuantizer(make_pipeline(StandardScaler(), Ridge()), n_bits=6, random_state=0)
+    piped.fit(X, y, sample_weight=w)
+    ref = make_pipeline(StandardScaler(), Ridge()).fit(X, y, ridge__sample_weight=w)
+    np.testing.assert_allclose(piped.estimator_[-1].coef_, ref[-1].coef_)
+
+
+def test_sample_weight_errors():
+    from sklearn.linear_model import Lars
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:200] / 16.0, y[:200].astype(float)
+    w = np.ones(len(y))
+    prefit = Ridge().fit(X, y)
+    with pytest.raises(ValueError, match="already fitted"):
+        QUBOQuantizer(prefit).fit(X, y, sample_weight=w)
+    with pytest.raises(TypeError, match="does not accept sample_weight"):
+        QUBOQuantizer(Lars()).fit(X, y, sample_weight=w)
+    with pytest.raises(ValueError, match="sample_weight"):
+        QUBOQuantizer(Ridge()).fit(X, y, sample_weight=w[:10])
