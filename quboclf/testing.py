@@ -129,10 +129,49 @@ class NoisyMockSampler(dimod.Sampler):
         child_kwargs = {k: v for k, v in kwargs.items() if k in accepted}
         if "seed" in accepted:
             child_kwargs["seed"] = int(rng.integers(2**31))
-        answer = self.child.sample(noisy, num_reads=int(num_reads), **child_kwargs)
+        if "num_reads" in accepted:  # e.g. ExactSolver takes none
+            child_kwargs["num_reads"] = int(num_reads)
+        answer = self.child.sample(noisy, **child_kwargs)
         samples = answer.record.sample
         if bqm.vartype is dimod.BINARY:
             samples = (samples + 1) // 2
         result = dimod.SampleSet.from_samples_bqm((samples, list(answer.variables)), bqm)
         result.info.update({"noise_sigma": self.sigma, "noise_scale": noise})
         return result
+
+    # dimod's mixin methods, documented here: their inherited docstrings are not valid numpydoc
+    def sample_ising(self, h, J, **parameters):
+        """Sample the Ising model ``E(s) = Σ h_i s_i + Σ J_ij s_i s_j`` with noise.
+
+        Parameters
+        ----------
+        h : dict or list
+            Linear biases.
+        J : dict
+            Quadratic biases, ``{(u, v): bias}``.
+        **parameters
+            Keyword arguments of :meth:`sample`.
+
+        Returns
+        -------
+        sampleset : dimod.SampleSet
+            SPIN samples with the true model's energies.
+        """
+        return super().sample_ising(h, J, **parameters)
+
+    def sample_qubo(self, Q, **parameters):
+        """Sample the QUBO ``E(x) = Σ Q_uv x_u x_v`` with noise.
+
+        Parameters
+        ----------
+        Q : dict
+            Coefficients, ``{(u, v): bias}``.
+        **parameters
+            Keyword arguments of :meth:`sample`.
+
+        Returns
+        -------
+        sampleset : dimod.SampleSet
+            BINARY samples with the true model's energies.
+        """
+        return super().sample_qubo(Q, **parameters)
