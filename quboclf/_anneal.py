@@ -1,8 +1,8 @@
 """Structured simulated annealing: the solver behind ``sampler="sa"``.
 
 A generic QUBO sampler sees ``n * n_bits`` anonymous bits. :func:`anneal` works on the integer
-*levels* of a :class:`~quboclf._qubo.QuadraticProblem` instead, which brings two things
-(DESIGN §2):
+*levels* of a :class:`~quboclf._qubo.QuadraticProblem` instead, which brings two things (see
+the user guide's samplers page):
 
 * **Cost.** It keeps ``u = H w``. A move that changes ``w_j`` by ``d`` costs
   ``ΔE = d (h_j + u_j) + ½ d² H_jj`` to evaluate (O(1)) and ``u += d H[:, j]`` to accept (O(n)),

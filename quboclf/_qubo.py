@@ -7,8 +7,9 @@ Every QUBO in quboclf is one :class:`QuadraticProblem`: minimise the convex quad
 over integer *levels* ``m_j ∈ [lower_j, upper_j] ⊆ [0, 2**n_bits)``. The bits of ``m_j``
 (``b[j * n_bits + k]`` is bit ``k`` of ``m_j``, least significant first) are the QUBO variables,
 and the QUBO energy of a bit vector is ``f(w(b)) − f(offset)``, i.e. the energy of all-zero bits
-is 0. The classifier head uses ``offset = −R`` and ``delta = R / 2**(K−1)`` (DESIGN §2); the
-quantizer uses ``n_bits = 1``, ``offset = 0`` and ``delta`` = the quantization scales (DESIGN §3).
+is 0. The classifier's per-class problems (a class row's K-bit codes on its symmetric grid) and
+the quantizer's per-neuron problems (each value's grid points around its float value) are both
+of this form; the user guide's classifier and quantizer pages give their offsets and steps.
 
 The dense QUBO matrix is assembled by a numba kernel (:func:`qubo_matrix`, kernel in
 ``quboclf/_kernels/_assembly.py``); :func:`qubo_matrix_reference` is its pure-NumPy reference.
