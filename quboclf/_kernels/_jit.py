@@ -27,13 +27,18 @@ import os
 import warnings
 
 from numba import njit
-from numba.core.caching import (
-    CompileResultCacheImpl,
-    FunctionCache,
-    InTreeCacheLocator,
-    UserProvidedCacheLocator,
-    UserWideCacheLocator,
-)
+from numba.core.caching import CompileResultCacheImpl, FunctionCache
+
+try:
+    from numba.core.caching import (
+        InTreeCacheLocator,
+        UserProvidedCacheLocator,
+        UserWideCacheLocator,
+    )
+except ImportError:  # numba < 0.60 names them with a leading underscore
+    from numba.core.caching import _InTreeCacheLocator as InTreeCacheLocator
+    from numba.core.caching import _UserProvidedCacheLocator as UserProvidedCacheLocator
+    from numba.core.caching import _UserWideCacheLocator as UserWideCacheLocator
 from numba.core.registry import CPUDispatcher
 from numba.misc.appdirs import user_cache_dir
 
