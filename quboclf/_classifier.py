@@ -414,13 +414,14 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         if sample_weight is None and self.class_weight is None:
             return None
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        if self.class_weight is not None:
-            cw = compute_class_weight(
-                self.class_weight,
-                classes=classes,
-                y=classes[y_idx],
-                sample_weight=None if sample_weight is None else sw,
-            )
+        if isinstance(self.class_weight, str):  # "balanced", on the weighted class counts
+            # by hand: compute_class_weight takes sample_weight from scikit-learn 1.7 on only
+            counts = np.bincount(y_idx, weights=sw, minlength=classes.shape[0])
+            with np.errstate(divide="ignore"):
+                cw = np.where(counts > 0, counts.sum() / (classes.shape[0] * counts), 0.0)
+            sw = sw * cw[y_idx]
+        elif self.class_weight is not None:
+            cw = compute_class_weight(self.class_weight, classes=classes, y=classes[y_idx])
             sw = sw * cw[y_idx]
         if not np.sum(sw) > 0:
             raise ValueError(

@@ -66,6 +66,7 @@ def _expected_failed_checks(estimator):
             "check_sample_weights_shape",
             "check_sample_weights_not_overwritten",
             "check_sample_weights_invariance",
+            "check_classifiers_one_label_sample_weights",
         ):
             failed[check] = "the wrapped estimator does not accept sample_weight"
     return failed
