@@ -776,6 +776,12 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         with unchanged_on_failure(self):
             return self._fit(X, y, sample_weight)
 
+    def _calibration_rows(self, n, rng):
+        """Sorted indices of the calibration rows among ``n`` (all of them if few enough)."""
+        if self.n_calibration is not None and self.n_calibration < n:
+            return np.sort(rng.choice(n, self.n_calibration, replace=False))
+        return np.arange(n)
+
     def _fit_params(self, X, sample_weight):
         """``fit`` keyword arguments that hand ``sample_weight`` to the wrapped estimator."""
         if sample_weight is None:
@@ -815,11 +821,7 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             est = clone(self.estimator).fit(X, y, **fit_params)
         _check_supported(est)
 
-        n = X.shape[0]
-        if self.n_calibration is not None and self.n_calibration < n:
-            rows = np.sort(rng.choice(n, self.n_calibration, replace=False))
-        else:
-            rows = np.arange(n)
+        rows = self._calibration_rows(X.shape[0], rng)
         dense = _dense_layers(est)
         layers = quantize_layers(
             [W for _, W, _, _, _ in dense],
@@ -897,11 +899,7 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, allow_nd=True)
         rng = check_random_state(self.random_state)
-        n = X.shape[0]
-        if self.n_calibration is not None and self.n_calibration < n:
-            rows = np.sort(rng.choice(n, self.n_calibration, replace=False))
-        else:
-            rows = np.arange(n)
+        rows = self._calibration_rows(X.shape[0], rng)
         inputs_q = inputs_f = _model_inputs(self.estimator_, X[rows])
         dense = _dense_layers(self.estimator_)
         qubos = {}
