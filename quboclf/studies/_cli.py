@@ -396,6 +396,17 @@ def _common(p, *, seeds, bits, bits_metavar, bits_type, bits_help):
     p.set_defaults(func=_bench, command_parser=p)
 
 
+def _count(p, option, default, help):
+    """An option taking a positive count, such as ``--max-iter``."""
+    p.add_argument(
+        option,
+        default=default,
+        metavar="N",
+        type=_integer(option, 1, fix=f"e.g. {option} {default} (the default)"),
+        help=help,
+    )
+
+
 def _parser():
     from .. import __version__
     from .._quantizer import QUBOQuantizer
@@ -431,13 +442,7 @@ def _parser():
         ),
         bits_help="bit precisions (default: 1 2 3 4 6 8 10; the paper's: 4 8 12 16 20)",
     )
-    clf.add_argument(
-        "--max-iter",
-        default=100,
-        metavar="N",
-        type=_integer("--max-iter", 1, fix="e.g. --max-iter 100 (the default)"),
-        help="the head's max_iter (default: 100)",
-    )
+    _count(clf, "--max-iter", 100, "the head's max_iter (default: 100)")
     clf.add_argument(
         "--init",
         default="auto",
@@ -458,13 +463,7 @@ def _parser():
         ),
         bits_help="bit widths (default: 8 6 4 3 2 1)",
     )
-    qnt.add_argument(
-        "--n-calibration",
-        default=1024,
-        metavar="N",
-        type=_integer("--n-calibration", 1, fix="e.g. --n-calibration 1024 (the default)"),
-        help="calibration rows of the quantizer (default: 1024)",
-    )
+    _count(qnt, "--n-calibration", 1024, "calibration rows of the quantizer (default: 1024)")
     qnt.add_argument(
         "--roundings",
         nargs="+",

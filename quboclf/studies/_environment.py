@@ -11,8 +11,7 @@ import sys
 import threading
 import time
 
-#: Packages whose versions ``quboclf info`` prints and the run record keeps.
-INFO_PACKAGES = (
+_CORE_PACKAGES = (
     "numpy",
     "scipy",
     "scikit-learn",
@@ -20,21 +19,10 @@ INFO_PACKAGES = (
     "dimod",
     "dwave-samplers",
     "dwave-system",
-    "dwave-cloud-client",
-    "matplotlib",
-    "tqdm",
 )
-RUN_PACKAGES = (
-    "numpy",
-    "scipy",
-    "scikit-learn",
-    "numba",
-    "dimod",
-    "dwave-samplers",
-    "dwave-system",
-    "threadpoolctl",
-    "tqdm",
-)
+#: Packages whose versions ``quboclf info`` prints, and those the run record keeps.
+INFO_PACKAGES = (*_CORE_PACKAGES, "dwave-cloud-client", "matplotlib", "tqdm")
+RUN_PACKAGES = (*_CORE_PACKAGES, "threadpoolctl", "tqdm")
 
 
 def version(name):

@@ -122,6 +122,33 @@ def _seed_loop(study, dataset, seeds, fits_per_seed, one_seed, *, load, progress
     return records
 
 
+# The parameters every study takes, documented once (see _shares_parameters).
+_SHARED_PARAMETERS = """sampler : str, default="sa"
+        The {model}'s ``sampler``.
+    subsample : int, default=None
+        At most this many training and test rows (see :func:`load_split`).
+    n_jobs : int, default=None
+        The {model}'s ``n_jobs``.
+    data_home, download_if_missing
+        Passed to the fetchers.
+    progress : bool, default=False
+        Show a tqdm progress bar on stderr.
+    log : callable, default=None
+        Called with one line of text per finished fit (e.g. ``print``)."""
+
+
+def _shares_parameters(model):
+    """Write the shared parameters into a study's docstring, naming the model they go to."""
+
+    def decorate(study):
+        shared = _SHARED_PARAMETERS.format(model=model)
+        study.__doc__ = study.__doc__.replace("<shared parameters>", shared)
+        return study
+
+    return decorate
+
+
+@_shares_parameters("head")
 def classifier_study(
     dataset="digits",
     bits=CLASSIFIER_BITS,
@@ -157,22 +184,11 @@ def classifier_study(
         Bit precisions of the QUBO head.
     seeds : sequence of int, default=(0, 1, 2)
         One split/features/solver seed per repetition.
-    sampler : str, default="sa"
-        The head's ``sampler``.
-    subsample : int, default=None
-        At most this many training and test rows (see :func:`load_split`).
     max_iter : int, default=100
         The head's ``max_iter``.
     init : {"auto", "zeros"}, default="auto"
         The head's ``init`` (``"zeros"``: the paper's setting).
-    n_jobs : int, default=None
-        The head's ``n_jobs``.
-    data_home, download_if_missing
-        Passed to the fetchers.
-    progress : bool, default=False
-        Show a tqdm progress bar on stderr.
-    log : callable, default=None
-        Called with one line of text per finished fit (e.g. ``print``).
+    <shared parameters>
 
     Returns
     -------
@@ -330,6 +346,7 @@ def mlp_settings(dataset):
     return ((64,), 300) if dataset == "digits" else ((256,), 20)
 
 
+@_shares_parameters("quantizer")
 def quantizer_study(
     dataset="digits",
     bits=QUANTIZER_BITS,
@@ -364,20 +381,9 @@ def quantizer_study(
         Seeds of the split (digits), the MLP, the calibration rows and the solver.
     roundings : sequence of str, default=("nearest", "gptq", "adaround", "qubo")
         The quantizer's ``rounding`` values to compare.
-    sampler : str, default="sa"
-        The quantizer's ``sampler``.
-    subsample : int, default=None
-        At most this many training and test rows.
     n_calibration : int, default=1024
         The quantizer's ``n_calibration``.
-    n_jobs : int, default=None
-        The quantizer's ``n_jobs``.
-    data_home, download_if_missing
-        Passed to the fetchers.
-    progress : bool, default=False
-        Show a tqdm progress bar on stderr.
-    log : callable, default=None
-        Called with one line of text per finished fit.
+    <shared parameters>
 
     Returns
     -------
