@@ -208,11 +208,10 @@ def classifier_study(
     """
     bits = list(bits)
 
+    head = {"sampler": sampler, "max_iter": max_iter, "init": init, "n_jobs": n_jobs}
+
     def one_seed(run, X_tr, X_te, y_tr, y_te):
-        _classifier_seed(
-            run, dataset, bits, X_tr, X_te, y_tr, y_te,
-            sampler=sampler, max_iter=max_iter, init=init, n_jobs=n_jobs,
-        )  # fmt: skip
+        _classifier_seed(run, dataset, bits, head, X_tr, X_te, y_tr, y_te)
 
     return _seed_loop(
         "classifier",
@@ -230,8 +229,8 @@ def classifier_study(
     )
 
 
-def _classifier_seed(run, dataset, bits, X_tr, X_te, y_tr, y_te, *, sampler, max_iter, init,
-                     n_jobs):
+def _classifier_seed(run, dataset, bits, head, X_tr, X_te, y_tr, y_te):
+    """One seed of the classifier study; ``head`` holds the QUBO head's study parameters."""
     from sklearn.linear_model import LogisticRegression, SGDClassifier
 
     from .. import _head
@@ -270,19 +269,7 @@ def _classifier_seed(run, dataset, bits, X_tr, X_te, y_tr, y_te, *, sampler, max
         ("logreg", 0, LogisticRegression()),
     ]
     models += [
-        (
-            "qubo",
-            k,
-            QUBOCNNClassifier(
-                features="passthrough",
-                n_bits=k,
-                sampler=sampler,
-                max_iter=max_iter,
-                init=init,
-                n_jobs=n_jobs,
-                random_state=seed,
-            ),
-        )
+        ("qubo", k, QUBOCNNClassifier(features="passthrough", n_bits=k, random_state=seed, **head))
         for k in bits
     ]
     for name, k, model in models:
