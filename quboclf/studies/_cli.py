@@ -34,12 +34,6 @@ class _Failure(Exception):
     """A problem the command line diagnosed itself; the message names it and the fix (exit 1)."""
 
 
-
-# What differs between the two studies on the command line: the study's own arguments (the
-# rest are common), and the line that describes the data and the models above the table.
-_STUDY_ARGUMENTS = {"classifier": ("max_iter", "init"), "quantizer": ("roundings", "n_calibration")}
-
-
 def _describe_classifier(args, r):
     return (
         f"{args.dataset}: {r['n_train']} training / {r['n_test']} test images, "
@@ -56,6 +50,14 @@ def _describe_quantizer(args, r):
     )
 
 
+# What differs between the two studies on the command line: the study's own arguments (the
+# rest are common), and the line that describes the data and the models above the table.
+_STUDIES = {
+    "classifier": (("max_iter", "init"), _describe_classifier),
+    "quantizer": (("roundings", "n_calibration"), _describe_quantizer),
+}
+
+
 def _log_line(line):
     # through tqdm so that a line printed while a progress bar is shown does not break the bar
     from tqdm.auto import tqdm
@@ -68,6 +70,7 @@ def _bench(args):
     _preflight(args)
     _environment.warm_up_with_notice(args.quiet)
     study = args.study
+    own_arguments, describe = _STUDIES[study]
     # looked up on the modules when called, so that tests can replace a study or a writer
     records, interrupted = _run(
         getattr(_runs, f"{study}_study"),
@@ -81,10 +84,10 @@ def _bench(args):
         download_if_missing=not args.no_download,
         progress=not args.quiet,
         log=None if args.quiet else _log_line,
-        **{name: getattr(args, name) for name in _STUDY_ARGUMENTS[study]},
+        **{name: getattr(args, name) for name in own_arguments},
     )
     summary = getattr(_report, f"summarize_{study}")(records)
-    print(globals()[f"_describe_{study}"](args, records[0]))
+    print(describe(args, records[0]))
     header, cells = getattr(_report, f"{study}_table")(summary)
     _write_outputs(args, records, summary, header, cells, getattr(_report, f"plot_{study}"))
     # 130: the shell's status of a process ended by SIGINT
