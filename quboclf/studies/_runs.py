@@ -85,9 +85,11 @@ class _Seed:
     """What one seed's fits report to the loop: the work that starts, the fits that finish."""
 
     def __init__(self, seed, dataset, bar, records, log):
-        self.seed, self._dataset, self._bar, self._records, self._log = (
-            seed, dataset, bar, records, log
-        )  # fmt: skip
+        self.seed = seed
+        self._dataset = dataset
+        self._bar = bar
+        self._records = records
+        self._log = log
 
     def doing(self, text):
         self._bar.describe(f"seed {self.seed}: {text}")
@@ -402,11 +404,11 @@ def quantizer_study(
         mlp = MLPClassifier(hidden, max_iter=max_iter, batch_size=256, random_state=seed)
         fit_s = timed_fit(mlp, X_tr, y_tr)
         accuracy = float(mlp.score(X_te, y_te))
+        record = {"rounding": "float", "n_bits": 0, "accuracy": accuracy, "error": 0.0}
         run.done(
-            {**common, "rounding": "float", "n_bits": 0, "accuracy": accuracy, "error": 0.0,
-             "fit_s": fit_s},
+            {**common, **record, "fit_s": fit_s},
             f"float MLP: accuracy {accuracy:.4f}, trained in {fit_s:.1f} s",
-        )  # fmt: skip
+        )
         for width in bits:
             for rounding in roundings:
                 run.doing(f"int{width} {rounding}")
@@ -422,12 +424,12 @@ def quantizer_study(
                 fit_s = timed_fit(q, X_tr, y_tr)
                 error = sum(layer.error for layer in q.layers_)
                 accuracy = float(q.score(X_te, y_te))
+                record = {"rounding": rounding, "n_bits": width, "accuracy": accuracy}
                 run.done(
-                    {**common, "rounding": rounding, "n_bits": width, "accuracy": accuracy,
-                     "error": float(error), "fit_s": fit_s},
+                    {**common, **record, "error": float(error), "fit_s": fit_s},
                     f"int{width} {rounding}: accuracy {accuracy:.4f}, error {error:.5g}, "
                     f"{fit_s:.2f} s",
-                )  # fmt: skip
+                )
 
     return _seed_loop(
         "quantizer",
