@@ -42,9 +42,9 @@ from quboclf import QUBOQuantizer
 from quboclf.studies import load_split
 
 
-def load_fashion_mnist(data_home=None):
+def load_fashion_mnist():
     """Fashion-MNIST as flat rows in [0, 1]: ``(X_train, y_train, X_test, y_test)``."""
-    X_tr, X_te, y_tr, y_te = load_split("fashion-mnist", 0, data_home=data_home, scale=True)
+    X_tr, X_te, y_tr, y_te = load_split("fashion-mnist", 0, scale=True)
     return X_tr, y_tr, X_te, y_te
 
 
