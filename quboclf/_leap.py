@@ -57,19 +57,12 @@ CLIENT_KEYS = frozenset(
         "leap_api_endpoint",
     }
 )
-
-
 # Sample keys that DWaveCliqueSampler consumes itself (embedding), not listed in its parameters.
 QPU_EMBEDDING_KEYS = frozenset({"chain_strength", "chain_break_method", "chain_break_fraction"})
-
-
 # Keys quboclf sets itself on the QPU; a user value would break the clique embedding's scaling.
 QPU_RESERVED_KEYS = frozenset({"auto_scale", "bias_range", "quadratic_range", "return_embedding"})
 
-
 _INSTALL_QPU = 'pip install "quboclf[qpu]"'
-
-
 _ACCESS_HELP = (
     "Configure access to D-Wave Leap in one of three ways: run `dwave config create` (dwave-"
     "cloud-client's interactive set-up, writes a configuration file with your API token), set "
@@ -88,6 +81,7 @@ class QPUAccessError(RuntimeError):
 
 
 def import_dwave_system(sampler):
+    """``dwave.system``, or an ImportError that names the extra to install."""
     try:
         import dwave.system
     except ImportError as exc:

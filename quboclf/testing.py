@@ -86,7 +86,7 @@ class NoisyMockSampler(dimod.Sampler):
     sigma : float, default=0.03
         Relative standard deviation of the noise; 0 gives the child's noiseless answers.
     child : dimod.Sampler, optional
-        Solves the noisy problem; default ``dwave.samplers.SimulatedAnnealingSampler()``.
+        Solves the noisy problem; default: dwave-samplers' simulated annealing (``"sa-dimod"``).
     h_range : float, default=4.0
         Ratio of the QPU's linear to quadratic bias range.
 
@@ -143,7 +143,7 @@ class NoisyMockSampler(dimod.Sampler):
             Seeds the noise and, if it takes one, the child.
         **kwargs
             Passed to the child when it lists them in its ``parameters``; others (QPU
-            parameters such as ``answer_mode`` when used below ``MockDWaveSampler``) are
+            parameters such as ``answer_mode`` when used below the mocked QPU) are
             ignored.
 
         Returns
@@ -171,7 +171,7 @@ class NoisyMockSampler(dimod.Sampler):
         child_kwargs = {k: v for k, v in kwargs.items() if k in accepted}
         if "seed" in accepted:
             child_kwargs["seed"] = int(rng.integers(2**31))
-        if "num_reads" in accepted:  # e.g. ExactSolver takes none
+        if "num_reads" in accepted:  # e.g. dimod's exact solver takes none
             child_kwargs["num_reads"] = int(num_reads)
         answer = self.child.sample(noisy, **child_kwargs)
         samples = answer.record.sample
