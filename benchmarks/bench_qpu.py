@@ -96,8 +96,8 @@ def solver_usage():
     made = []
     real = _samplers.make_solver
 
-    def spy(sampler, params=None):
-        solver = real(sampler, params)
+    def spy(sampler, params=None, **kwargs):
+        solver = real(sampler, params, **kwargs)
         made.append(solver)
         if sampler == "qpu":  # progress of long runs, every 16 solves
             solve, count, t0 = solver.solve, [0], time.perf_counter()
