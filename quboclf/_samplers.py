@@ -18,6 +18,12 @@ made by :func:`make_solver` from the estimator's ``sampler`` and ``sampler_param
 a ``dimod.Sampler``     used as is on the assembled BQM
 ======================  =======================================================================
 
+This module is the one home of sampler policy: estimators call :func:`make_solver` once per fit
+with their own defaults (``defaults={"sa": {...}}``) and, for ``"sa"``, their per-problem
+annealing schedule (``schedule=``); :func:`resolve_params` validates ``sampler_params`` there,
+once, against the keys each dimod sampler declares in its ``parameters``. Access to Leap (the
+QPU and the hybrid solver) lives in :mod:`quboclf._leap`.
+
 A :class:`Solver` is a small picklable object that holds names and parameters only; it builds
 its dimod sampler (and, for the QPU, its cloud client) lazily in the process that solves, and
 caches it there. This keeps estimators cloneable and lets ``n_jobs`` ship solvers to workers.
