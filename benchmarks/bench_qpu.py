@@ -13,15 +13,21 @@ qubits each call uses (the mock's own figures are fixed demonstration values).
     ``sampler="qpu"`` (and, with ``--sigmas``, the noisy QPU at each σ); prints test accuracy,
     QPU calls, QPU access time and wall time per fit, and the mean over seeds.
 ``--what quantizer``
-    ``QUBOQuantizer`` of a 784-256-10 ``MLPClassifier`` trained on Fashion-MNIST, int4,
-    ``propagate="float"`` (both samplers solve the same problems), 1,024 calibration rows, with
-    ``sampler="sa"`` then ``sampler="qpu"``; prints both objectives (sum over layers of
-    ``‖X Ŵᵀ + 1 b̂ᵀ − (X Wᵀ + 1 bᵀ)‖²_F``), QPU calls and time.
+    A 784-256-10 ``MLPClassifier`` trained on Fashion-MNIST, int4, ``propagate="float"`` (every
+    method solves the same problems), 1,024 calibration rows: the objective (sum over layers of
+    ``‖X Ŵᵀ + 1 b̂ᵀ − (X Wᵀ + 1 bᵀ)‖²_F``) of ``QUBOQuantizer(sampler="sa")`` (the default:
+    GPTQ starts, exact local search, proofs), of round-to-nearest, of GPTQ, and of the QPU's
+    decomposition of every neuron over its neighbourhood box started from ``--start`` (GPTQ or
+    nearest), with its QPU calls and time. (``QUBOQuantizer(sampler="qpu")`` itself starts the
+    QPU from the local-search answer, which leaves it almost nothing to do.)
 ``--what selection``
     The decomposition's selection rules and subproblem sizes on the first neurons of that
     model's first layer (objective, calls, QPU time).
 ``--what noise``
     The objective of those neurons against the noise σ of the mocked QPU (``--sigmas``).
+``--what noise-head``
+    The classifier's own QUBOs (the first sweep of a digits fit) solved by the noisy QPU from
+    zero weights: the share of the energy gap it closes and of subproblems accepted, per σ.
 
 Estimator settings are arguments, so the same script measures any version of the estimators::
 
@@ -33,6 +39,7 @@ Estimator settings are arguments, so the same script measures any version of the
     python benchmarks/bench_qpu.py --what quantizer --n-bits 4
     python benchmarks/bench_qpu.py --what selection --neurons 2
     python benchmarks/bench_qpu.py --what noise --neurons 4 --sigmas 0 0.01 0.02 0.03 0.05
+    python benchmarks/bench_qpu.py --what noise-head --n-bits 4 --sigmas 0 0.01 0.03 0.05
 
 The machine running these may be shared: compare times within one run.
 """
@@ -53,7 +60,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 from quboclf import QUBOCNNClassifier, QUBOQuantizer, RandomConvFeatures, _quantizer, _samplers
-from quboclf.testing import NoisyMockSampler
+from quboclf._qubo import QuadraticProblem
+from quboclf.testing import mock_qpu
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_quantizer import load_fashion_mnist
@@ -76,23 +84,9 @@ class _AnnealingSubstitute:
 
 @contextmanager
 def mocked_qpu(shape=16, sigma=None):
-    """``DWaveCliqueSampler`` builds a Pegasus mock; with ``sigma``, a noisy one."""
-    from dwave.samplers import SteepestDescentSampler
-    from dwave.system.testing import MockDWaveSampler
-
-    def factory(**config):
-        kwargs = {}
-        # the mock's own default solver (steepest descent), or simulated annealing
-        child = SteepestDescentSampler() if SUBSTITUTE == "steepest" else _AnnealingSubstitute()
-        if SUBSTITUTE != "steepest":
-            kwargs["substitute_sampler"] = child
-        if sigma is not None:
-            kwargs["substitute_sampler"] = NoisyMockSampler(sigma, child=child)
-        return MockDWaveSampler(
-            topology_type="pegasus", topology_shape=[shape], parameter_warnings=False, **kwargs
-        )
-
-    with mock.patch("dwave.system.samplers.clique.DWaveSampler", factory):
+    """``sampler="qpu"`` on the mocked Pegasus QPU; with ``sigma``, a noisy one."""
+    child = None if SUBSTITUTE == "steepest" else _AnnealingSubstitute()
+    with mock_qpu(sigma, topology_shape=shape, child=child):
         yield
 
 
@@ -102,8 +96,8 @@ def solver_usage():
     made = []
     real = _samplers.make_solver
 
-    def spy(sampler, params=None):
-        solver = real(sampler, params)
+    def spy(sampler, params=None, **kwargs):
+        solver = real(sampler, params, **kwargs)
         made.append(solver)
         if sampler == "qpu":  # progress of long runs, every 16 solves
             solve, count, t0 = solver.solve, [0], time.perf_counter()
@@ -220,40 +214,76 @@ def fmnist_model(args):
     return mlp, X[calib], y[calib]
 
 
+def _neuron_problem(lr, l, lo, hi):
+    """Neuron ``l``'s rounding over its box ``lo..hi`` as a QuadraticProblem (energy =
+    objective): ``w = d (lo + m − t)``, ``½ wᵀ (2G) w = ‖A w‖²``."""
+    d = lr.d[l]
+    n_bits = max(1, int((hi[l] - lo[l]).max(initial=0)).bit_length())
+    return QuadraticProblem(
+        2.0 * lr.G, np.zeros_like(d), d, d * (lo[l] - lr.t[l]), n_bits,
+        lower=0, upper=(hi[l] - lo[l]).astype(np.int64),
+    )
+
+
 def run_quantizer(args):
+    """The QPU's own contribution: its decomposition from a cheap classical start, against the
+    estimator's default ("sa": GPTQ starts, exact local search, proofs)."""
+    from quboclf._ptq import gptq, layer_rounding, neighbourhood_box, round_nearest
+    from quboclf._rounding import choose_scale
+
     mlp, Xc, yc = fmnist_model(args)
     params = json.loads(args.sampler_params)
     print(
         f"Fashion-MNIST 784-{args.hidden}-10 MLP ({args.fmnist_train} training rows), int"
-        f"{args.n_bits}, {len(Xc)} calibration rows, propagate='float'; qpu sampler_params="
-        f"{params}, mocked Pegasus P{args.shape}"
+        f"{args.n_bits}, {len(Xc)} calibration rows, propagate='float', neighbourhood 2; qpu "
+        f"from {args.start!r} with sampler_params={params}, mocked Pegasus P{args.shape}",
+        flush=True,
     )
-    results = {}
-    for name in ("sa", "qpu"):
-        q = QUBOQuantizer(
-            mlp,
-            n_bits=args.n_bits,
-            sampler=name,
-            sampler_params=params if name == "qpu" else None,
-            propagate="float",
-            n_calibration=None,
-            n_jobs=args.n_jobs,
-            random_state=0,
-        )
-        t = time.perf_counter()
-        with mocked_qpu(args.shape), solver_usage() as made:
-            q.fit(Xc, yc)
-        wall = time.perf_counter() - t
-        obj = sum(layer.error_qubo for layer in q.layers_)
-        near = sum(layer.error_nearest for layer in q.layers_)
-        calls, qpu_s = usage_of(made)
-        results[name] = obj
-        print(
-            f"{name:4s} objective {obj:12.4f} (nearest {near:.4f})  calls {calls}  QPU "
-            f"{qpu_s:.2f} s  wall {wall:.1f} s",
-            flush=True,
-        )
-    print(f"qpu / sa objective ratio {results['qpu'] / results['sa']:.4f}")
+    t = time.perf_counter()
+    q = QUBOQuantizer(mlp, n_bits=args.n_bits, sampler="sa", propagate="float",
+                      n_calibration=None, random_state=0).fit(Xc, yc)
+    sa = sum(layer.error_qubo for layer in q.layers_)
+    print(f"sa (the estimator's default) objective {sa:.4f}  wall {time.perf_counter() - t:.1f} s",
+          flush=True)
+    X = _quantizer._model_inputs(mlp, Xc)
+    totals = {"nearest": 0.0, "gptq": 0.0, "start": 0.0, "qpu": 0.0}
+    calls = qpu_s = accepted = 0
+    t = time.perf_counter()
+    for i, (name, W, b, _, act) in enumerate(_quantizer._dense_layers(mlp)):
+        lr = layer_rounding(X, W, b, choose_scale(W, args.n_bits), choose_scale(b, args.n_bits),
+                            args.n_bits, fit_bias=True)
+        near, g = round_nearest(lr), gptq(lr, act_order=True)
+        start = near if args.start == "nearest" else g
+        lo, hi = neighbourhood_box(lr, 2)
+        lo, hi = np.minimum(lo, start), np.maximum(hi, start)
+        neurons = range(lr.n_neurons if args.neurons is None or i > 0 else args.neurons)
+        k = start.copy()
+        with mocked_qpu(args.shape):
+            solver = _samplers.make_solver("qpu", params)
+            for l in neurons:
+                r = solver.solve(_neuron_problem(lr, l, lo, hi), initial=start[l] - lo[l], seed=l)
+                k[l] = lo[l] + r.levels
+                if (l + 1) % 32 == 0:
+                    u = solver.usage
+                    print(f"  {name}: {l + 1} neurons, {u['sampler_calls']} calls, "
+                          f"{time.perf_counter() - t:.0f} s", flush=True)
+        u = solver.usage
+        calls += u["sampler_calls"]
+        qpu_s += u["qpu_access_time"] / 1e6
+        accepted += u["subproblems_accepted"]
+        rows = list(neurons)
+        for key, kk in (("nearest", near), ("gptq", g), ("start", start), ("qpu", k)):
+            totals[key] += float(lr.objectives(kk)[rows].sum())
+        X = _quantizer._ACTIVATIONS[act](X @ W.T + b)
+    wall = time.perf_counter() - t
+    subset = "" if args.neurons is None else f" (first {args.neurons} neurons of layer 1 only)"
+    print(f"objectives{subset}: nearest {totals['nearest']:.4f}  gptq {totals['gptq']:.4f}  "
+          f"qpu from {args.start} {totals['qpu']:.4f}")
+    print(f"qpu: {calls} calls ({accepted} accepted), {qpu_s:.2f} s QPU (estimated), "
+          f"{wall:.1f} s wall")
+    if args.neurons is None:
+        print(f"qpu / sa objective ratio {totals['qpu'] / sa:.4f}; "
+              f"{args.start} / sa {totals['start'] / sa:.4f}")
 
 
 def run_selection(args):
@@ -329,10 +359,58 @@ def run_noise(args):
         print(f"{float(sigma):6.3f} {obj:10.4f} {obj / sa:6.3f} {calls:6d} {qpu:7.2f}", flush=True)
 
 
+def run_noise_head(args):
+    """The noisy QPU where there is work to do: the classifier's own QUBOs from zero weights.
+
+    From its default start (the best rounding of a converged fit) the classifier's QUBOs are
+    already at their optimum, so the QPU has nothing to improve at any noise level. Here the
+    first sweep's problems of a digits fit (one per class) are solved again from the grid level
+    nearest zero, at each σ; the table gives the share of the energy gap between that start and
+    the fit's own answer which the QPU closes, and the share of subproblems accepted.
+    """
+    from quboclf import _qubo
+
+    X, y = load_digits(return_X_y=True)
+    Xtr, _, ytr, _ = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+    captured = []
+    real = _samplers.Solver.solve
+
+    def spy(self, problem, *, initial=None, seed=None):
+        result = real(self, problem, initial=initial, seed=seed)
+        if len(captured) < args.problems:
+            captured.append((problem, result.energy, result.levels))
+        return result
+
+    with mock.patch.object(_samplers.Solver, "solve", spy), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        QUBOCNNClassifier(n_bits=args.n_bits, max_iter=1, random_state=0).fit(Xtr, ytr)
+    for problem, ref, levels in captured:  # the problems were not overwritten after the fit
+        assert np.isclose(float(_qubo.energy(problem, levels)), ref, rtol=1e-9, atol=1e-15)
+    params = json.loads(args.sampler_params)
+    print(f"digits, QUBOCNNClassifier(n_bits={args.n_bits}): the first {len(captured)} QUBOs of "
+          f"a fit, from zero weights; qpu sampler_params={params}, mocked Pegasus P{args.shape}")
+    print(f"{'sigma':>6s} {'gap closed':>10s} {'accepted':>9s} {'calls':>6s} {'QPU s':>7s}")
+    for sigma in args.sigmas:
+        closed, acc, calls, qpu = [], 0, 0, 0.0
+        with mocked_qpu(args.shape, float(sigma)):
+            solver = _samplers.make_solver("qpu", params)
+            for j, (problem, ref, _) in enumerate(captured):
+                zero = np.clip(np.rint(-problem.offset / problem.delta), problem.lower,
+                               problem.upper).astype(np.int64)
+                e0 = float(_qubo.energy(problem, zero))
+                r = solver.solve(problem, initial=zero, seed=j)
+                closed.append((e0 - r.energy) / (e0 - ref))
+        calls, qpu, acc = usage_of([solver], accepted=True)
+        print(f"{float(sigma):6.3f} {np.mean(closed):10.4f} {acc / max(calls, 1):9.3f} "
+              f"{calls:6d} {qpu:7.2f}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--what", choices=("classifier", "quantizer", "selection", "noise"), required=True
+        "--what",
+        choices=("classifier", "quantizer", "selection", "noise", "noise-head"),
+        required=True,
     )
     parser.add_argument("--n-bits", type=int, help="default: 10 (classifier), 4 (others)")
     parser.add_argument("--max-iter", type=int, default=100)
@@ -346,12 +424,16 @@ def main():
     parser.add_argument("--fmnist-iter", type=int, default=15)
     parser.add_argument("--n-calibration", type=int, default=1024)
     parser.add_argument("--n-jobs", type=int, default=1)
-    parser.add_argument("--neurons", type=int, default=4)
+    parser.add_argument("--neurons", type=int, help="first neurons of layer 1 (default: all; 4 "
+                        "for selection/noise)")
+    parser.add_argument("--start", choices=("nearest", "gptq"), default="gptq",
+                        help="quantizer: the classical start of the QPU decomposition")
     parser.add_argument("--sizes", type=int, nargs="*", default=[30, 120])
     parser.add_argument("--data", choices=("digits", "fmnist"), default="digits")
     parser.add_argument("--init", choices=("auto", "zeros"), default="auto")
     parser.add_argument("--n-filters", type=int, help="fewer features: RandomConvFeatures(...)")
     parser.add_argument("--pool-grid", type=int, default=3)
+    parser.add_argument("--problems", type=int, default=5, help="noise-head: QUBOs to solve")
     parser.add_argument(
         "--substitute",
         choices=("steepest", "anneal"),
@@ -362,12 +444,15 @@ def main():
     global SUBSTITUTE
     SUBSTITUTE = args.substitute
     if args.n_bits is None:
-        args.n_bits = 10 if args.what == "classifier" else 4
+        args.n_bits = 10 if args.what in ("classifier", "noise-head") else 4
+    if args.neurons is None and args.what in ("selection", "noise"):
+        args.neurons = 4
     runs = {
         "classifier": run_classifier,
         "quantizer": run_quantizer,
         "selection": run_selection,
         "noise": run_noise,
+        "noise-head": run_noise_head,
     }
     runs[args.what](args)
 

@@ -41,7 +41,6 @@ access times are estimated by D-Wave's timing model.
 # ------------------------------
 import sys
 from contextlib import nullcontext
-from unittest import mock
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -53,15 +52,10 @@ X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
 
 offline = nullcontext()
-if "--mock" in sys.argv:
-    from dwave.system.testing import MockDWaveSampler
+if "--mock" in sys.argv:  # dwave-system's mocked Advantage-size QPU instead of Leap
+    from quboclf.testing import mock_qpu
 
-    def mock_qpu(**config):
-        return MockDWaveSampler(
-            topology_type="pegasus", topology_shape=[16], parameter_warnings=False
-        )
-
-    offline = mock.patch("dwave.system.samplers.clique.DWaveSampler", mock_qpu)
+    offline = mock_qpu()
 
 clf = QUBOCNNClassifier(
     n_bits=4,

@@ -24,7 +24,7 @@ from sklearn.utils.validation import _check_feature_names_in, _check_sample_weig
 
 from . import _head, _qubo, _streaming
 from ._qubo import ExportedQUBO
-from ._samplers import check_sampler, make_solver, seeds_from
+from ._samplers import make_solver, seeds_from
 from ._store import DiskRows, rows
 from ._validation import one_blas_thread, unchanged_on_failure, validate_numeric
 
@@ -34,6 +34,7 @@ __all__ = ["QUBOCNNClassifier"]
 #: Each problem is warm-started next to its optimum, so one short, cold read suffices; the
 #: schedule ``beta_range`` is set per problem by :func:`_refine_beta_range`.
 SA_DEFAULTS = {"num_reads": 1, "num_sweeps": 10}
+_SAMPLER_DEFAULTS = {"sa": SA_DEFAULTS}
 
 #: Default bits of the biases (``bias_bits=None``): see the user guide for the measurement.
 DEFAULT_BIAS_BITS = 16
@@ -52,6 +53,11 @@ def _refine_beta_range(H, delta):
     hot = float(np.log(2.0) / np.median(c))
     cold = float(np.log(100.0) / np.min(c))
     return (hot, max(hot, cold))
+
+
+def _sa_schedule(problem):
+    """:func:`_refine_beta_range` of a problem: the classifier's ``sampler="sa"`` schedule."""
+    return _refine_beta_range(problem.H, problem.delta)
 
 
 class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
@@ -344,11 +350,10 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                 )
         return out
 
-    def _solver_params(self):
-        params = dict(self.sampler_params or {})
-        if isinstance(self.sampler, str) and self.sampler == "sa":
-            params = {**SA_DEFAULTS, **params}
-        return params
+    def _make_solver(self):
+        return make_solver(
+            self.sampler, self.sampler_params, defaults=_SAMPLER_DEFAULTS, schedule=_sa_schedule
+        )
 
     def _bias_bits(self):
         return DEFAULT_BIAS_BITS if self.bias_bits is None else int(self.bias_bits)
@@ -445,8 +450,7 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             ),
             0.0,
         )
-        params = self._solver_params()
-        check_sampler(self.sampler, params)
+        solver = self._make_solver()  # the fit's one validation of sampler/sampler_params
         rng = check_random_state(self.random_state)
         on_disk = self._features_on_disk(X)
         X, y = self._validate_X(X, y, reset=True)
@@ -485,7 +489,7 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         timing["features"] = time.perf_counter() - tic
         try:
             return self._fit_head(
-                Z, y_idx, classes, features, rng, params, timing, t_start, sw, warm
+                Z, y_idx, classes, features, rng, solver, timing, t_start, sw, warm
             )
         finally:
             if isinstance(Z, DiskRows):
@@ -520,18 +524,11 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             return isinstance(X, np.memmap) and X.nbytes > _streaming.AUTO_DISK_BYTES
         return self.feature_cache == "disk"
 
-    def _solve_many(self, solver, params, seeds, records, parallel, progress):
+    def _solve_many(self, solver, seeds, records, parallel, progress):
         """``solve(problems, initials, it)`` for :func:`quboclf._head.grid_descent`."""
-        custom_schedule = not (
-            isinstance(self.sampler, str) and self.sampler == "sa" and "beta_range" not in params
-        )
 
         def solve_one(problem, initial, seed):
-            s = solver
-            if not custom_schedule:
-                beta_range = _refine_beta_range(problem.H, problem.delta)
-                s = make_solver(self.sampler, {**params, "beta_range": beta_range})
-            return s.solve(problem, initial=initial, seed=int(seed))
+            return solver.solve(problem, initial=initial, seed=int(seed))
 
         def solve(problems, initials, it, classes):
             results = parallel(
@@ -609,7 +606,7 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         timing["scales"] = time.perf_counter() - tic
         return W_cont, start_iter, start_loss, grid, W_round
 
-    def _fit_head(self, Z, y_idx, classes, features, rng, params, timing, t_start, sw, warm):
+    def _fit_head(self, Z, y_idx, classes, features, rng, solver, timing, t_start, sw, warm):
         n, d = Z.shape
         n_classes = classes.shape[0]
         k = 1 if n_classes == 2 else n_classes
@@ -640,7 +637,6 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             )
             W0 = W_round if self.init == "auto" else np.zeros_like(W_round)
 
-        solver = make_solver(self.sampler, params)
         rounds = self.max_iter + len(_head._FIRST_TRUST)  # sweeps, and first steps from zero
         seeds = seeds_from(rng, rounds * k).reshape(rounds, k)
         records = {
@@ -659,7 +655,7 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             # threads by default (the numba kernels release the GIL), but an ambient
             # ``joblib.parallel_backend`` (e.g. "dask") takes over: the tasks pickle
             with Parallel(n_jobs=n_jobs, prefer="threads") as parallel:
-                solve = self._solve_many(solver, params, seeds, records, parallel, progress)
+                solve = self._solve_many(solver, seeds, records, parallel, progress)
                 W, curve, n_iter, status, info = _head.grid_descent(
                     Z,
                     y_fit,

@@ -31,7 +31,7 @@ from ._anneal import default_beta_range
 from ._ptq import adaround, gptq, layer_rounding, neighbourhood_box, qubo_round, round_nearest
 from ._qubo import ExportedQUBO, QuadraticProblem
 from ._rounding import choose_scale, integer_dtype, integer_grid
-from ._samplers import SAMPLER_NAMES, Solver, check_sampler, make_solver, seeds_from
+from ._samplers import SAMPLER_NAMES, make_solver, resolve_params, seeds_from
 from ._validation import unchanged_on_failure, validate_numeric
 
 __all__ = ["QUBOQuantizer", "QuantizedLayer", "quantize_layers"]
@@ -287,12 +287,8 @@ def _check_layers(weights, biases, activations, X):
     return out, X
 
 
-def _sampler_solve(lr, sampler, sampler_params, seeds):
-    """``solve(l, lo, hi, k)`` of a generic sampler on neuron ``l``'s QuadraticProblem."""
-    params = dict(sampler_params or {})
-    if isinstance(sampler, str) and sampler == "sa":
-        params = {"num_reads": 1, "num_sweeps": _SA_SWEEPS, **params}
-    solver = make_solver(sampler, params)
+def _sampler_solve(lr, solver, seeds):
+    """``solve(l, lo, hi, k)`` of a generic sampler's ``solver`` on neuron ``l``'s problem."""
     H = 2.0 * lr.G
 
     def solve(l, lo, hi, k):
@@ -308,10 +304,7 @@ def _sampler_solve(lr, sampler, sampler_params, seeds):
         d = lr.d[l]
         problem = QuadraticProblem(H, np.zeros_like(d), d, d * (lo - lr.t[l]), n_bits,
                                    lower=0, upper=(hi - lo).astype(np.int64))
-        neuron_solver = solver
-        if isinstance(sampler, str) and sampler == "sa" and params.get("beta_range") is None:
-            neuron_solver = Solver("sa", {**params, "beta_range": _warm_beta_range(problem)})
-        levels = neuron_solver.solve(problem, initial=k - lo, seed=seeds[l]).levels
+        levels = solver.solve(problem, initial=k - lo, seed=seeds[l]).levels
         return lo + np.asarray(levels, dtype=np.int64)
 
     return solve
@@ -460,7 +453,9 @@ def quantize_layers(
         isinstance(sampler, str) and sampler == "sa" and not sampler_params
     )
     if generic:
-        check_sampler(sampler, sampler_params)
+        solver = make_solver(
+            sampler, sampler_params, defaults=_SAMPLER_DEFAULTS, schedule=_warm_beta_range
+        )
     rng = check_random_state(random_state)
     inputs_q = inputs_f = X
     qmin, qmax, step = integer_grid(n_bits)
@@ -483,7 +478,7 @@ def quantize_layers(
         else:
             solve = None
             if generic:
-                solve = _sampler_solve(lr, sampler, sampler_params, seeds_from(rng, W.shape[0]))
+                solve = _sampler_solve(lr, solver, seeds_from(rng, W.shape[0]))
             starts = [gptq(lr, act_order=False), gptq(lr, act_order=True)]
             k, proven = qubo_round(lr, neighbourhood=neighbourhood, starts=starts,
                                    solve=solve, n_jobs=n_jobs)
@@ -535,6 +530,7 @@ def quantize_layers(
 
 #: Default sweeps of ``sampler="sa"`` in the quantizer (warm-started, one read).
 _SA_SWEEPS = 200
+_SAMPLER_DEFAULTS = {"sa": {"num_reads": 1, "num_sweeps": _SA_SWEEPS}}
 
 
 def _warm_beta_range(problem):
@@ -745,10 +741,17 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         return self.estimator_.classes_
 
     def _sampler_params(self):
-        params = dict(self.sampler_params or {})
-        if isinstance(self.sampler, str) and self.sampler == "sa":
-            params = {"num_reads": 1, "num_sweeps": _SA_SWEEPS, **params}
-        return params
+        return resolve_params(self.sampler, self.sampler_params, _SAMPLER_DEFAULTS)
+
+    def _solver(self):
+        """The fit's sampler, validated once: a Solver, or the name of a sampler never asked."""
+        sampler = self.sampler
+        plain_sa = isinstance(sampler, str) and sampler == "sa" and not self.sampler_params
+        if self.rounding != "qubo" or plain_sa:
+            return sampler
+        return make_solver(
+            sampler, self.sampler_params, defaults=_SAMPLER_DEFAULTS, schedule=_warm_beta_range
+        )
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
@@ -806,8 +809,7 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight=None):
         X, y = validate_numeric(self, X, y, multi_output=True, allow_nd=True)
         fit_params = self._fit_params(X, sample_weight)
-        if self.rounding == "qubo":
-            check_sampler(self.sampler, self._sampler_params())
+        sampler = self._solver()  # fails here, before training the wrapped estimator
         rng = check_random_state(self.random_state)
         if _is_fitted(self.estimator):
             est = self.estimator
@@ -834,7 +836,7 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
             propagate=self.propagate,
             neighbourhood=self.neighbourhood,
             act_order=self.act_order,
-            sampler=self.sampler,
+            sampler=sampler,
             sampler_params=self.sampler_params,
             names=[name for name, _, _, _, _ in dense],
             n_jobs=self.n_jobs,

@@ -18,11 +18,18 @@ made by :func:`make_solver` from the estimator's ``sampler`` and ``sampler_param
 a ``dimod.Sampler``     used as is on the assembled BQM
 ======================  =======================================================================
 
+This module is the one home of sampler policy: estimators call :func:`make_solver` once per fit
+with their own defaults (``defaults={"sa": {...}}``) and, for ``"sa"``, their per-problem
+annealing schedule (``schedule=``); :func:`resolve_params` validates ``sampler_params`` there,
+once, against the keys each dimod sampler declares in its ``parameters``. Access to Leap (the
+QPU and the hybrid solver) lives in :mod:`quboclf._leap`.
+
 A :class:`Solver` is a small picklable object that holds names and parameters only; it builds
 its dimod sampler (and, for the QPU, its cloud client) lazily in the process that solves, and
 caches it there. This keeps estimators cloneable and lets ``n_jobs`` ship solvers to workers.
 """
 
+import functools
 import math
 import threading
 import time
@@ -33,7 +40,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 
-from . import _decompose, _qubo
+from . import _decompose, _leap, _qubo
+from ._leap import QPUAccessError, estimate_qpu_access_time
 
 __all__ = [
     "SAMPLER_NAMES",
@@ -45,6 +53,7 @@ __all__ = [
     "check_sampler",
     "estimate_qpu_access_time",
     "make_solver",
+    "resolve_params",
     "seeds_from",
 ]
 
@@ -74,64 +83,52 @@ QPU_SUBPROBLEM_SIZE = 60
 #: Default binary variables per subproblem for other decomposed samplers ("exact": 16).
 SUBPROBLEM_SIZE = 60
 
-# Keys each named sampler accepts (besides _COMMON_KEYS); "qpu" and "hybrid" are handled apart.
-_SAMPLE_KEYS = {
-    "sa": frozenset({"num_reads", "num_sweeps", "beta_range", "moves", "warm_start"}),
-    "sa-dimod": frozenset(
-        {
-            "num_reads",
-            "num_sweeps",
-            "beta_range",
-            "beta_schedule_type",
-            "num_sweeps_per_beta",
-            "randomize_order",
-            "proposal_acceptance_criteria",
-            "warm_start",
-        }
-    ),
-    "tabu": frozenset(
-        {
-            "num_reads",
-            "timeout",
-            "tenure",
-            "num_restarts",
-            "energy_threshold",
-            "coefficient_z_first",
-            "coefficient_z_restart",
-            "lower_bound_z",
-            "warm_start",
-        }
-    ),
-    "exact": frozenset(),
-}
-for _name in ("sa-dimod", "tabu", "exact"):
-    _SAMPLE_KEYS[_name] = _SAMPLE_KEYS[_name] | _DECOMPOSE_KEYS
-
-# Keys that configure the connection to Leap (dwave-cloud-client's ``Client.from_config``); every
-# other key of ``"qpu"``/``"hybrid"`` goes to ``sample``.
-_CLIENT_KEYS = frozenset(
-    {
-        "token",
-        "endpoint",
-        "region",
-        "solver",
-        "profile",
-        "config_file",
-        "client",
-        "proxy",
-        "headers",
-        "cert",
-        "permissive_ssl",
-        "connection_close",
-        "request_timeout",
-        "polling_timeout",
-        "leap_api_endpoint",
-    }
+# Sample keys quboclf sets itself (seeds come from random_state, starts from the warm start) or
+# that have no meaning inside a fit; never taken from sampler_params.
+_RESERVED_SAMPLE_KEYS = frozenset(
+    {"seed", "initial_states", "initial_states_generator", "interrupt_function"}
 )
-# Sample keys that DWaveCliqueSampler consumes itself (embedding), not listed in its parameters.
-_QPU_EMBEDDING_KEYS = frozenset({"chain_strength", "chain_break_method", "chain_break_fraction"})
-# Keys quboclf sets itself on the QPU; a user value would break the clique embedding's scaling.
-_QPU_RESERVED_KEYS = frozenset({"auto_scale", "bias_range", "quadratic_range", "return_embedding"})
+
+
+def _named_sampler(name):
+    """The dimod sampler of a named classical sampler (``"sa"`` is solved by
+    :func:`quboclf._anneal.anneal` directly; its dimod face declares the same keys)."""
+    if name == "sa":
+        from ._dimod_sampler import CarryAnnealingSampler
+
+        return CarryAnnealingSampler()
+    if name == "sa-dimod":
+        from dwave.samplers import SimulatedAnnealingSampler
+
+        return SimulatedAnnealingSampler()
+    if name == "tabu":
+        from dwave.samplers import TabuSampler
+
+        return TabuSampler()
+    if name == "exact":
+        import dimod
+
+        return dimod.ExactSolver()
+    if name == "steepest":  # not a sampler= name: the mocked QPU's own solver (quboclf.testing)
+        from dwave.samplers import SteepestDescentSampler
+
+        return SteepestDescentSampler()
+    raise ValueError(f"{name!r} is not a named classical sampler")
+
+
+@functools.cache
+def _sample_keys(name):
+    """Keys ``sampler_params`` may hold for a named classical sampler (besides _COMMON_KEYS):
+    the sampler's own ``parameters`` less the reserved ones, ``warm_start`` where the sampler
+    takes initial states, and the decomposition keys where problems may be decomposed."""
+    parameters = set(_named_sampler(name).parameters)
+    keys = parameters - _RESERVED_SAMPLE_KEYS
+    if "initial_states" in parameters:
+        keys.add("warm_start")
+    if name != "sa":
+        keys |= _DECOMPOSE_KEYS
+    return frozenset(keys)
+
 
 # Defaults that differ from the underlying sampler's own.
 _DEFAULTS = {
@@ -149,29 +146,12 @@ _DEFAULTS = {
 #: fit in the available memory.
 BQM_BYTES_PER_COUPLING = 145
 
-_INSTALL_QPU = 'pip install "quboclf[qpu]"'
-_ACCESS_HELP = (
-    "Configure access to D-Wave Leap in one of three ways: run `dwave config create` (dwave-"
-    "cloud-client's interactive set-up, writes a configuration file with your API token), set "
-    "the DWAVE_API_TOKEN environment variable, or pass sampler_params={'token': ...} (plus "
-    "'region'/'endpoint'/'solver' if needed). Your token is on the Leap dashboard."
-)
-
 
 class QPUBudgetWarning(UserWarning):
     """The QPU-time budget (``sampler_params["qpu_budget"]``) is spent.
 
     The fit ends cleanly: every solve after that returns its best answer so far (the warm start
     when no QPU call was left), so the estimator is fitted and usable, only less trained.
-    """
-
-
-class QPUAccessError(RuntimeError):
-    """D-Wave Leap (``sampler="qpu"`` or ``"hybrid"``) is not configured or cannot be reached.
-
-    Raised instead of dwave-cloud-client's bare ``ValueError("API token not defined")``,
-    authentication failures, timeouts and connection errors; the message says how to configure
-    access and the original exception is chained as ``__cause__``.
     """
 
 
@@ -240,17 +220,6 @@ def _is_sampler_instance(sampler):
     return callable(getattr(sampler, "sample", None)) and not isinstance(sampler, (str, type))
 
 
-def _import_dwave_system(sampler):
-    try:
-        import dwave.system
-    except ImportError as exc:
-        raise ImportError(
-            f"sampler={sampler!r} needs dwave-system, which is not installed. Install the QPU "
-            f"extra: {_INSTALL_QPU}"
-        ) from exc
-    return dwave.system
-
-
 def _check_positive_int(name, value, sampler):
     if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
         raise ValueError(
@@ -271,12 +240,14 @@ def _check_beta_range(value, sampler):
         )
 
 
-def check_sampler(sampler, sampler_params=None):
-    """Validate ``sampler`` and ``sampler_params`` as estimators' ``fit`` does.
+def resolve_params(sampler, sampler_params=None, defaults=None):
+    """Validate ``sampler`` and ``sampler_params`` and fill in the defaults: the one check of a fit.
 
     Nothing is built and no network is touched; for ``"qpu"`` and ``"hybrid"`` only the
     presence of dwave-system is checked (the solver-specific sample keys are checked against the
-    solver's own parameters before anything is submitted).
+    solver's own parameters before anything is submitted). The keys a named classical sampler
+    accepts are its dimod sampler's ``parameters`` (less ``seed`` and ``initial_states``, which
+    quboclf sets), plus quboclf's own.
 
     Parameters
     ----------
@@ -285,11 +256,14 @@ def check_sampler(sampler, sampler_params=None):
     sampler_params : dict or None
         Keyword arguments for the sampler (see the user guide for each sampler's keys), plus
         ``polish`` (bool) for all and ``warm_start`` (bool) where supported.
+    defaults : dict or None
+        The calling estimator's defaults, ``{sampler name: {key: value}}``; they override
+        quboclf's defaults for that sampler and ``sampler_params`` overrides them.
 
     Returns
     -------
     params : dict
-        A copy of ``sampler_params`` with quboclf's defaults filled in.
+        A copy of ``sampler_params`` with the defaults filled in.
 
     Raises
     ------
@@ -302,10 +276,12 @@ def check_sampler(sampler, sampler_params=None):
 
     Examples
     --------
-    >>> from quboclf._samplers import check_sampler
-    >>> check_sampler("sa", {"num_reads": 8})
+    >>> from quboclf._samplers import resolve_params
+    >>> resolve_params("sa", {"num_reads": 8})
     {'warm_start': True, 'polish': True, 'num_reads': 8}
-    >>> check_sampler("sa", {"reads": 8})
+    >>> resolve_params("sa", {"num_reads": 8}, defaults={"sa": {"num_reads": 1, "num_sweeps": 10}})
+    {'warm_start': True, 'polish': True, 'num_reads': 8, 'num_sweeps': 10}
+    >>> resolve_params("sa", {"reads": 8})
     Traceback (most recent call last):
     ...
     ValueError: unknown sampler_params key 'reads' for sampler='sa'; valid keys: ...
@@ -333,10 +309,11 @@ def check_sampler(sampler, sampler_params=None):
             raise TypeError(f"sampler_params keys must be strings, got {key!r}")
 
     name = sampler if isinstance(sampler, str) else None
-    params = {**_DEFAULTS.get(name, {}), **sampler_params}
+    own = (defaults or {}).get(name, {}) if name is not None else {}
+    params = {**_DEFAULTS.get(name, {}), **own, **sampler_params}
 
-    if name in _SAMPLE_KEYS:
-        valid = _SAMPLE_KEYS[name] | _COMMON_KEYS
+    if name in ("sa", "sa-dimod", "tabu", "exact"):
+        valid = _sample_keys(name) | _COMMON_KEYS
         unknown = sorted(set(params) - valid)
         if unknown:
             s = "s" if len(unknown) > 1 else ""
@@ -345,18 +322,7 @@ def check_sampler(sampler, sampler_params=None):
                 f"sampler={name!r}; valid keys: {', '.join(sorted(valid))}"
             )
     elif name in ("qpu", "hybrid"):
-        _import_dwave_system(name)
-        reserved = sorted(set(params) & _QPU_RESERVED_KEYS)
-        if reserved:
-            raise ValueError(
-                f"sampler_params key {reserved[0]!r} cannot be set for sampler={name!r}: "
-                "quboclf sets it (the clique embedding scales the problem itself)"
-            )
-        if "warm_start" in params:
-            raise ValueError(
-                f"sampler={name!r} does not support warm starts (the QPU would need reverse "
-                "annealing); drop 'warm_start'"
-            )
+        _leap.check_params(name, params)
 
     for key in ("num_reads", "num_sweeps", "num_sweeps_per_beta"):
         if key in params and (name is not None or key == "num_reads"):
@@ -395,6 +361,19 @@ def check_sampler(sampler, sampler_params=None):
                 f"got {r!r}"
             )
     return params
+
+
+def check_sampler(sampler, sampler_params=None):
+    """Validate ``sampler`` and ``sampler_params`` (:func:`resolve_params` without an
+    estimator's defaults).
+
+    Examples
+    --------
+    >>> from quboclf._samplers import check_sampler
+    >>> check_sampler("tabu")
+    {'timeout': None, 'num_restarts': 0}
+    """
+    return resolve_params(sampler, sampler_params)
 
 
 def _check_decompose_params(params, sampler):
@@ -441,15 +420,26 @@ def _check_decompose_params(params, sampler):
         )
 
 
-def make_solver(sampler, sampler_params=None):
-    """Validate ``sampler``/``sampler_params`` and return a :class:`Solver`.
+def make_solver(sampler, sampler_params=None, *, defaults=None, schedule=None):
+    """Validate ``sampler``/``sampler_params`` once and return the fit's :class:`Solver`.
+
+    Estimators call this once per fit, with their own defaults; the solver then serves every
+    problem of the fit without validating again.
 
     Parameters
     ----------
-    sampler : str or dimod.Sampler
-        See :func:`check_sampler`.
+    sampler : str, dimod.Sampler or Solver
+        See :func:`resolve_params`; a :class:`Solver` (made earlier in the same fit) is
+        returned as it is.
     sampler_params : dict or None
-        See :func:`check_sampler`.
+        See :func:`resolve_params`.
+    defaults : dict or None
+        The estimator's defaults, ``{sampler name: {key: value}}`` (see :func:`resolve_params`).
+    schedule : callable, optional
+        ``schedule(problem) -> (hot, cold)``: the estimator's annealing schedule for
+        ``sampler="sa"``, used for every problem whose ``sampler_params`` give no
+        ``beta_range`` (or ``None``). Must pickle (a module-level function) for process
+        workers.
 
     Returns
     -------
@@ -466,8 +456,10 @@ def make_solver(sampler, sampler_params=None):
     >>> result.levels, round(result.energy, 6), result.info["sampler"]
     (array([3, 1]), -2.0, 'exact')
     """
-    params = check_sampler(sampler, sampler_params)
-    return Solver(sampler, params)
+    if isinstance(sampler, Solver):  # made earlier in the same fit: validated already
+        return sampler
+    params = resolve_params(sampler, sampler_params, defaults)
+    return Solver(sampler, params, schedule=schedule)
 
 
 def _free_qubo_variables(problem):
@@ -511,66 +503,9 @@ def _ising_beta_range(bqm, excitation_rate=0.01):
     return [hot, cold]
 
 
-def _access_error(name, exc):
-    what = "the D-Wave QPU" if name == "qpu" else "Leap's hybrid solver"
-    return QPUAccessError(
-        f"sampler={name!r} could not reach {what}: {type(exc).__name__}: {exc}. {_ACCESS_HELP}"
-    )
-
-
-def _leap_errors():
-    """Exception types that mean "no access to Leap" (not a bad problem)."""
-    errors = []
-    try:
-        from requests.exceptions import ConnectionError as RequestsConnectionError
-        from requests.exceptions import Timeout as RequestsTimeout
-
-        errors += [RequestsConnectionError, RequestsTimeout]
-    except ImportError:  # pragma: no cover - requests comes with dwave-cloud-client
-        pass
-    try:
-        from dwave.cloud.api.exceptions import (
-            ResourceAccessForbiddenError,
-            ResourceAuthenticationError,
-        )
-        from dwave.cloud.exceptions import (
-            RequestTimeout,
-            SolverAuthenticationError,
-            SolverNotFoundError,
-            SolverOfflineError,
-        )
-
-        errors += [
-            ResourceAuthenticationError,
-            ResourceAccessForbiddenError,
-            SolverAuthenticationError,
-            SolverNotFoundError,
-            SolverOfflineError,
-            RequestTimeout,
-        ]
-    except ImportError:  # pragma: no cover - older dwave-cloud-client
-        pass
-    return tuple(errors) + (ConnectionError, TimeoutError)
-
-
-def _is_config_error(exc):
-    # dwave-cloud-client raises bare ValueErrors for a missing token or endpoint
-    msg = str(exc)
-    return isinstance(exc, ValueError) and ("token" in msg or "endpoint" in msg)
-
-
-def _build_clique_sampler(config):
-    """``DWaveCliqueSampler(**config)``; a hook tests replace to run offline."""
-    from dwave.system import DWaveCliqueSampler
-
-    return DWaveCliqueSampler(**config)
-
-
-def _build_hybrid_sampler(config):
-    """``LeapHybridSampler(**config)``; a hook tests replace to run offline."""
-    from dwave.system import LeapHybridSampler
-
-    return LeapHybridSampler(**config)
+# Builders of the Leap samplers; tests replace these names to run offline.
+_build_clique_sampler = _leap.build_clique_sampler
+_build_hybrid_sampler = _leap.build_hybrid_sampler
 
 
 class Solver:
@@ -584,14 +519,18 @@ class Solver:
     Parameters
     ----------
     sampler : str or dimod.Sampler
-        Validated sampler (see :func:`check_sampler`).
+        Validated sampler (see :func:`resolve_params`).
     params : dict
         Validated ``sampler_params``.
+    schedule : callable, optional
+        ``schedule(problem) -> beta_range`` for ``"sa"`` when ``params`` give none (see
+        :func:`make_solver`).
     """
 
-    def __init__(self, sampler, params):
+    def __init__(self, sampler, params, schedule=None):
         self.sampler = sampler
         self.params = dict(params)
+        self.schedule = schedule
         self._cache = None
         self._lock = threading.Lock()
         self._usage = _new_usage()
@@ -629,6 +568,7 @@ class Solver:
 
     def __setstate__(self, state):
         state.setdefault("_usage", _new_usage())
+        state.setdefault("schedule", None)
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
@@ -657,33 +597,13 @@ class Solver:
                     self._cache = self._build()
         return self._cache
 
-    def _client_config(self):
-        return {k: v for k, v in self.params.items() if k in _CLIENT_KEYS}
-
     def _build(self):
         name = self.sampler
-        if name == "sa-dimod":
-            from dwave.samplers import SimulatedAnnealingSampler
-
-            return SimulatedAnnealingSampler()
-        if name == "tabu":
-            from dwave.samplers import TabuSampler
-
-            return TabuSampler()
-        if name == "exact":
-            import dimod
-
-            return dimod.ExactSolver()
-        _import_dwave_system(name)
-        build = _build_clique_sampler if name == "qpu" else _build_hybrid_sampler
-        try:
-            return build(self._client_config())
-        except _leap_errors() as exc:
-            raise _access_error(name, exc) from exc
-        except ValueError as exc:
-            if _is_config_error(exc):
-                raise _access_error(name, exc) from exc
-            raise
+        if name in ("qpu", "hybrid"):
+            # looked up here, so that tests can replace the hooks on this module
+            builders = {"qpu": _build_clique_sampler, "hybrid": _build_hybrid_sampler}
+            return _leap.build(name, self.params, builders)
+        return _named_sampler(name)
 
     # -- solving -------------------------------------------------------------------------------
 
@@ -775,7 +695,7 @@ class Solver:
         """Most binary variables per subproblem, and the solver facts it was read from."""
         size = self.params.get("subproblem_size")
         if self._kind == "qpu":
-            largest = int(sampler.largest_clique_size)
+            largest = _leap.largest_clique_size(sampler, _CACHE_RETRIES)
             size = min(QPU_SUBPROBLEM_SIZE if size is None else int(size), largest)
             return size, {"largest_clique_size": largest}
         if size is None:
@@ -841,8 +761,8 @@ class Solver:
                 sample_info = dict(sampleset.info)
                 break
             except Exception as exc:
-                if leap and (isinstance(exc, _leap_errors()) or _is_config_error(exc)):
-                    raise _access_error(self._kind, exc) from exc
+                if leap and (isinstance(exc, _leap.leap_errors()) or _leap.is_config_error(exc)):
+                    raise _leap.access_error(self._kind, exc) from exc
                 # minorminer's on-disk clique cache, read on every call, is renamed into place
                 # by whichever process touched it last: concurrent fits can race on it
                 if not isinstance(exc, FileNotFoundError) or attempt == _CACHE_RETRIES:
@@ -855,10 +775,10 @@ class Solver:
         if self._kind != "qpu" and np.any(record.sample < 0):  # a SPIN answer
             raise ValueError(f"sampler {self.name!r} returned SPIN samples for a BINARY model")
         num_reads = int(np.sum(record.num_occurrences))
-        facts = _leap_facts(sample_info, record)
+        facts = _leap.leap_facts(sample_info, record)
         if self._kind == "qpu":
-            facts.update(_qpu_facts(sampler, sample_info))
-        access, source = _access_time(sampler, facts, kwargs, num_reads, N)
+            facts.update(_leap.qpu_facts(sampler, sample_info))
+        access, source = _leap.access_time(sampler, facts, kwargs, num_reads, N)
         with self._lock:
             self._usage["sampler_calls"] += 1
             if access is not None:
@@ -928,7 +848,10 @@ class Solver:
     def _solve_sa(self, problem, initial, seed):
         from . import _anneal
 
-        kwargs = {k: v for k, v in self.params.items() if k in _SAMPLE_KEYS["sa"] | _COMMON_KEYS}
+        keys = _sample_keys("sa") | _COMMON_KEYS
+        kwargs = {k: v for k, v in self.params.items() if k in keys}
+        if self.schedule is not None and kwargs.get("beta_range") is None:
+            kwargs["beta_range"] = self.schedule(problem)
         warm = kwargs.pop("warm_start", True)
         result = _anneal.anneal(problem, initial=initial if warm else None, seed=seed, **kwargs)
         info = {
@@ -948,56 +871,19 @@ class Solver:
                 f"{EXACT_MAX_VARIABLES} free binary variables; this one has {n_free}. Use fewer "
                 "bits (n_bits) or fewer features, or another sampler ('sa', 'tabu')."
             )
-        if name == "qpu":
-            largest = int(sampler.largest_clique_size)
-            if n_free > largest:
-                raise ValueError(
-                    f"this QUBO has {n_free} free binary variables but the largest clique the QPU "
-                    f"solver can embed has {largest}. Reduce n_bits or the number of features "
-                    "(weights), or use sampler='hybrid' for large dense problems."
-                )
-            return {"largest_clique_size": largest}
+        if name in ("qpu", "hybrid"):
+            return _leap.check_size(name, sampler, n_free)
         if name in ("sa-dimod", "tabu"):
             _check_bqm_memory(name, n_free)
-        if name == "hybrid":
-            props = getattr(sampler, "properties", {}) or {}
-            max_vars = props.get("maximum_number_of_variables")
-            if max_vars is not None and n_free > max_vars:
-                raise ValueError(
-                    f"this QUBO has {n_free} free binary variables but Leap's hybrid solver "
-                    f"accepts at most {max_vars}. Reduce n_bits or the number of features."
-                )
-            max_biases = props.get("maximum_number_of_biases")
-            n_biases = n_free * (n_free + 1) // 2  # dense: every linear and quadratic bias
-            if max_biases is not None and n_biases > max_biases:
-                raise ValueError(
-                    f"this dense QUBO has {n_biases} biases but Leap's hybrid solver accepts at "
-                    f"most {max_biases}. Reduce n_bits or the number of features."
-                )
         return {}
 
     def _sample_kwargs(self, sampler, bqm, seed):
         name = self._kind
         drop = _COMMON_KEYS | _DECOMPOSE_KEYS | {"warm_start"}
         if name in ("qpu", "hybrid"):
-            kwargs = {
-                k: v for k, v in self.params.items() if k not in drop and k not in _CLIENT_KEYS
-            }
-            allowed = set(getattr(sampler, "parameters", {}) or {})
-            if name == "qpu":
-                allowed |= _QPU_EMBEDDING_KEYS
-            unknown = sorted(set(kwargs) - allowed)
-            if unknown and allowed:
-                raise ValueError(
-                    f"sampler_params key(s) {', '.join(map(repr, unknown))} are neither "
-                    f"connection settings ({', '.join(sorted(_CLIENT_KEYS))}) nor parameters of "
-                    f"the selected {name} solver ({', '.join(sorted(allowed))})"
-                )
-            if name == "qpu":
-                kwargs["return_embedding"] = True
-            return kwargs
+            return _leap.sample_kwargs(name, sampler, self.params, drop)
         kwargs = {k: v for k, v in self.params.items() if k not in drop}
-        if name == "sa-dimod":
+        if name == "sa-dimod" and kwargs.get("beta_schedule") is None:
             if kwargs.get("beta_range") is None:
                 kwargs["beta_range"] = _ising_beta_range(bqm)
             kwargs["beta_range"] = [float(b) for b in kwargs["beta_range"]]
@@ -1032,8 +918,8 @@ class Solver:
             variables = list(sampleset.variables)
             sample_info = dict(sampleset.info)
         except Exception as exc:
-            if leap and (isinstance(exc, _leap_errors()) or _is_config_error(exc)):
-                raise _access_error(self._kind, exc) from exc
+            if leap and (isinstance(exc, _leap.leap_errors()) or _leap.is_config_error(exc)):
+                raise _leap.access_error(self._kind, exc) from exc
             raise
         info["sample_time_s"] = time.perf_counter() - t0
         _check_answer(self.name, bqm, record, variables)
@@ -1044,10 +930,10 @@ class Solver:
             if "num_occurrences" in (record.dtype.names)
             else len(record)
         )
-        info.update(_leap_facts(sample_info, record))
+        info.update(_leap.leap_facts(sample_info, record))
         if self._kind == "qpu":
-            info.update(_qpu_facts(sampler, sample_info))
-        access, source = _access_time(sampler, info, kwargs, info["num_reads"], len(variables))
+            info.update(_leap.qpu_facts(sampler, sample_info))
+        access, source = _leap.access_time(sampler, info, kwargs, info["num_reads"], len(variables))
         info["qpu_access_time"] = access
         info["qpu_access_time_source"] = source
         info["qpu_calls"] = 1
@@ -1139,118 +1025,3 @@ def _start_levels(problem):
         m = np.rint((w - problem.offset) / problem.delta)
     m = np.nan_to_num(m, nan=0.0, posinf=2.0**62, neginf=-(2.0**62))
     return np.clip(m, problem.lower, problem.upper).astype(np.int64)
-
-
-def _is_mock_qpu(sampler):
-    """Whether ``sampler`` (or the QPU below a clique sampler) is a mock QPU (no real timing)."""
-    from .testing import NoisyMockSampler
-
-    if isinstance(sampler, NoisyMockSampler):
-        return True
-    try:
-        from dwave.system.testing import MockDWaveSampler
-    except ImportError:  # no QPU extra: no mock QPU either
-        return False
-    child = getattr(sampler, "child", sampler)
-    return isinstance(child, MockDWaveSampler)
-
-
-def estimate_qpu_access_time(num_qubits, num_reads, *, annealing_time=None, timing_data=None):
-    """QPU access time (µs) of one call by D-Wave's documented timing model.
-
-    ``programming + num_reads × (anneal + readout(num_qubits) + delay)``, computed by
-    dwave-cloud-client's ``StructuredSolver.estimate_qpu_access_time`` from a solver's
-    ``problem_timing_data`` property; without one, from dwave-cloud-client's recorded
-    Advantage 4.1 figures (``dwave.cloud.testing.mocks.qpu_problem_timing_data``: 14.1 ms
-    programming, 1 ms thermalisation, 20 µs anneal, readout growing with the qubits used,
-    20.5 µs delay per read).
-
-    Examples
-    --------
-    >>> from quboclf._samplers import estimate_qpu_access_time
-    >>> round(estimate_qpu_access_time(1500, 100))
-    42656
-    """
-    from types import SimpleNamespace
-
-    from dwave.cloud.solver import StructuredSolver
-
-    if timing_data is None:
-        from dwave.cloud.testing.mocks import qpu_problem_timing_data
-
-        timing_data = qpu_problem_timing_data("advantage")
-    solver = SimpleNamespace(properties={"problem_timing_data": timing_data})
-    return float(
-        StructuredSolver.estimate_qpu_access_time(
-            solver,
-            int(max(num_qubits, 1)),
-            num_reads=int(num_reads),
-            annealing_time=annealing_time,
-        )
-    )
-
-
-def _access_time(sampler, facts, kwargs, num_reads, n_variables):
-    """QPU access time (µs) of one call and where it comes from.
-
-    A QPU (or Leap) reports it: ``"reported"``. dwave-system's ``MockDWaveSampler`` reports
-    fixed demonstration figures whatever the problem and reads, so for the mock it is
-    ``"estimated"`` by :func:`estimate_qpu_access_time` for the qubits of the embedding.
-    """
-    if _is_mock_qpu(sampler):
-        try:
-            import dwave.cloud  # noqa: F401  (the timing model)
-        except ImportError:  # a NoisyMockSampler without the QPU extra
-            return None, None
-        child = getattr(sampler, "child", sampler)
-        props = getattr(child, "properties", None) or {}
-        qubits = facts.get("num_qubits", n_variables)
-        estimate = estimate_qpu_access_time(
-            qubits,
-            num_reads,
-            annealing_time=kwargs.get("annealing_time"),
-            timing_data=props.get("problem_timing_data"),
-        )
-        return estimate, "estimated"
-    access = facts.get("qpu_access_time")
-    if access is None:
-        return None, None
-    return float(access), facts.get("qpu_access_time_source") or "reported"
-
-
-def _leap_facts(sample_info, record):
-    """Timing and bookkeeping the sample set reports (QPU, hybrid, or any sampler)."""
-    timing = sample_info.get("timing", {})
-    timing = dict(timing) if isinstance(timing, dict) else {}
-    access = sample_info.get("qpu_access_time", timing.get("qpu_access_time"))
-    facts = {"timing": timing, "qpu_access_time": None if access is None else float(access)}
-    for key in ("problem_id", "problem_label", "run_time", "charge_time", "qpu_access_time_source"):
-        if key in sample_info:
-            facts[key] = sample_info[key]
-    if "chain_break_fraction" in record.dtype.names:
-        facts["chain_break_fraction"] = float(np.mean(record.chain_break_fraction))
-    return facts
-
-
-def _qpu_facts(sampler, sample_info):
-    """Embedding facts that are free to read off a clique-sampler answer."""
-    facts = {}
-    context = sample_info.get("embedding_context") or {}
-    embedding = context.get("embedding")
-    if embedding:
-        chains = [len(chain) for chain in embedding.values()]
-        facts["num_qubits"] = int(sum(chains))
-        facts["max_chain_length"] = int(max(chains))
-    if context.get("chain_strength") is not None:
-        try:
-            facts["chain_strength"] = float(context["chain_strength"])
-        except (TypeError, ValueError):  # a mapping or callable given by the user
-            pass
-    child = getattr(sampler, "child", None)
-    props = getattr(child, "properties", None) or {}
-    if "chip_id" in props:
-        facts["solver"] = props["chip_id"]
-    topology = props.get("topology")
-    if topology:
-        facts["topology"] = f"{topology.get('type')}{list(topology.get('shape', []))}"
-    return facts

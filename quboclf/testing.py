@@ -1,34 +1,76 @@
 """Offline stand-ins for a D-Wave QPU, for evaluating training without QPU access.
 
-:class:`NoisyMockSampler` answers a binary quadratic model like an analogue annealer with
-integrated control errors: every call programs the problem with Gaussian noise on its biases and
-couplings (a fresh draw per call, as every QPU programming has its own error), solves the noisy
-problem classically, and reports the answers with their energies on the *true* problem. Use it
+:func:`mock_qpu` runs ``sampler="qpu"`` on dwave-system's mocked Advantage-size QPU (the
+offline hook of the test suite), optionally with control errors; :class:`NoisyMockSampler`
+answers a binary quadratic model like an analogue annealer with integrated control errors: every
+call programs the problem with Gaussian noise on its biases and couplings (a fresh draw per
+call, as every QPU programming has its own error), solves the noisy problem classically, and
+reports the answers with their energies on the *true* problem. Use it
 
+* below the mocked QPU, ``with mock_qpu(sigma=0.03): clf.fit(X, y)`` for
+  ``clf = QUBOCNNClassifier(sampler="qpu")`` (noise on the embedded problem, chains included,
+  which is where a QPU's errors are), or
 * as a sampler of its own, ``sampler=NoisyMockSampler(0.03)`` with
-  ``sampler_params={"decompose": True}`` (noise on the logical subproblems), or
-* below ``DWaveCliqueSampler``, as the substitute solver of dwave-system's ``MockDWaveSampler``
-  (noise on the embedded problem, chains included, which is where a QPU's errors are)::
-
-      from unittest import mock
-      from dwave.system.testing import MockDWaveSampler
-
-      def noisy_qpu(**config):
-          return MockDWaveSampler(topology_type="pegasus", topology_shape=[16],
-                                  substitute_sampler=NoisyMockSampler(0.03))
-
-      with mock.patch("dwave.system.samplers.clique.DWaveSampler", noisy_qpu):
-          clf.fit(X, y)   # clf = QUBOCNNClassifier(sampler="qpu")
+  ``sampler_params={"decompose": True}`` (noise on the logical subproblems).
 
 See the user guide, "Samplers", section "What the mock does and does not tell".
 """
 
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import dimod
 import numpy as np
 
-__all__ = ["NoisyMockSampler"]
+__all__ = ["NoisyMockSampler", "mock_qpu"]
+
+
+@contextmanager
+def mock_qpu(sigma=None, *, topology_shape=16, child=None):
+    """Run ``sampler="qpu"`` offline, on dwave-system's mocked QPU, inside a ``with`` block.
+
+    The QPU below ``sampler="qpu"`` becomes dwave-system's mocked Pegasus QPU
+    (``topology_shape=16``: an Advantage-size graph whose largest clique holds 180 variables).
+    Every call is embedded, sent and unembedded as on the real QPU, and its QPU access time is
+    estimated by D-Wave's timing model; what solves the embedded problem is classical.
+
+    Parameters
+    ----------
+    sigma : float, optional
+        Relative control error: with a value, every embedded problem is solved by a
+        :class:`NoisyMockSampler` of that ``sigma`` (0: the same solver without noise).
+        ``None``: the mock's own solver (steepest descent from random states, one per read).
+    topology_shape : int, default=16
+        Size of the Pegasus graph.
+    child : dimod.Sampler, optional
+        What solves the (noisy) embedded problem; default: steepest descent from random
+        states, one per read, the mock's own solver.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quboclf import QUBOCNNClassifier
+    >>> from quboclf.testing import mock_qpu
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
+    >>> clf = QUBOCNNClassifier(n_bits=2, sampler="qpu", features="passthrough", max_iter=2,
+    ...                         random_state=0)
+    >>> with mock_qpu(sigma=0.03):
+    ...     clf = clf.fit(X, y)
+    >>> bool(np.nansum(clf.solver_info_["qpu_access_time"]) > 0)  # estimated, in µs
+    True
+    """
+    from . import _leap, _samplers
+
+    substitute = child
+    if sigma is not None:
+        if child is None:
+            child = _samplers._named_sampler("steepest")
+        substitute = NoisyMockSampler(sigma, child=child)
+    with _leap.mock_qpu(
+        topology_shape=topology_shape, substitute_sampler=substitute, parameter_warnings=False
+    ):
+        yield
 
 
 class NoisyMockSampler(dimod.Sampler):
@@ -44,7 +86,7 @@ class NoisyMockSampler(dimod.Sampler):
     sigma : float, default=0.03
         Relative standard deviation of the noise; 0 gives the child's noiseless answers.
     child : dimod.Sampler, optional
-        Solves the noisy problem; default ``dwave.samplers.SimulatedAnnealingSampler()``.
+        Solves the noisy problem; default: dwave-samplers' simulated annealing (``"sa-dimod"``).
     h_range : float, default=4.0
         Ratio of the QPU's linear to quadratic bias range.
 
@@ -71,9 +113,9 @@ class NoisyMockSampler(dimod.Sampler):
         if isinstance(h_range, bool) or not isinstance(h_range, Real) or not h_range > 0:
             raise ValueError(f"h_range must be a positive number, got {h_range!r}")
         if child is None:
-            from dwave.samplers import SimulatedAnnealingSampler
+            from ._samplers import _named_sampler
 
-            child = SimulatedAnnealingSampler()
+            child = _named_sampler("sa-dimod")
         self.sigma = float(sigma)
         self.child = child
         self.h_range = float(h_range)
@@ -101,7 +143,7 @@ class NoisyMockSampler(dimod.Sampler):
             Seeds the noise and, if it takes one, the child.
         **kwargs
             Passed to the child when it lists them in its ``parameters``; others (QPU
-            parameters such as ``answer_mode`` when used below ``MockDWaveSampler``) are
+            parameters such as ``answer_mode`` when used below the mocked QPU) are
             ignored.
 
         Returns
@@ -129,7 +171,7 @@ class NoisyMockSampler(dimod.Sampler):
         child_kwargs = {k: v for k, v in kwargs.items() if k in accepted}
         if "seed" in accepted:
             child_kwargs["seed"] = int(rng.integers(2**31))
-        if "num_reads" in accepted:  # e.g. ExactSolver takes none
+        if "num_reads" in accepted:  # e.g. dimod's exact solver takes none
             child_kwargs["num_reads"] = int(num_reads)
         answer = self.child.sample(noisy, **child_kwargs)
         samples = answer.record.sample

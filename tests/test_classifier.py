@@ -272,22 +272,24 @@ def test_refine_beta_range():
 
 def test_sa_schedule_follows_each_problem_unless_given(monkeypatch):
     import quboclf._classifier as module
+    from quboclf import _anneal
 
     seen = []
-    real = module.make_solver
+    real = _anneal.anneal
 
-    def recording(sampler, params=None):
-        seen.append(dict(params or {}))
-        return real(sampler, params)
+    def recording(problem, **kwargs):
+        seen.append((problem, kwargs.get("beta_range")))
+        return real(problem, **kwargs)
 
-    monkeypatch.setattr(module, "make_solver", recording)
+    monkeypatch.setattr(_anneal, "anneal", recording)
     X, y = _data()
     _fast(max_iter=2).fit(X, y)
-    ranges = [p["beta_range"] for p in seen if "beta_range" in p]
-    assert len(ranges) >= 3  # one per class and sweep
+    assert len(seen) >= 3  # one per class and sweep
+    for problem, beta_range in seen:
+        assert beta_range == module._refine_beta_range(problem.H, problem.delta)
     seen.clear()
     _fast(max_iter=2, sampler_params={"beta_range": (1.0, 2.0), "num_sweeps": 2}).fit(X, y)
-    assert all(p.get("beta_range") == (1.0, 2.0) for p in seen)
+    assert seen and all(beta_range == (1.0, 2.0) for _, beta_range in seen)
 
 
 # ------------------------------------------------------------------------ the guarantees

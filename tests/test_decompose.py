@@ -525,3 +525,60 @@ def test_bad_noise_parameters():
         NoisyMockSampler(0.1, h_range=0)
     with pytest.raises(ValueError, match="num_reads"):
         NoisyMockSampler(0.1).sample(dimod.BQM({0: 1.0}, {}, 0, "BINARY"), num_reads=0)
+
+
+class Recording(dimod.Sampler):
+    """Steepest descent that records what it was asked."""
+
+    properties = {}
+
+    def __init__(self):
+        from dwave.samplers import SteepestDescentSampler
+
+        self.child = SteepestDescentSampler()
+        self.calls = []
+
+    @property
+    def parameters(self):
+        return self.child.parameters
+
+    def sample(self, bqm, **kwargs):
+        self.calls.append(dict(kwargs))
+        return self.child.sample(bqm, **kwargs)
+
+
+def test_mock_qpu_reads_reach_the_noisy_child():
+    from dwave.system.samplers import clique
+
+    from quboclf.testing import mock_qpu
+
+    real = clique.DWaveSampler
+    child = Recording()
+    problem = make_problem(6, 12, 4)
+    start = _samplers._start_levels(problem)
+    with mock_qpu(sigma=0.03, topology_shape=4, child=child):
+        assert clique.DWaveSampler is not real
+        solver = make_solver("qpu", {"num_reads": 7})
+        result = solver.solve(problem, initial=start, seed=0)
+        qpu = solver._dimod_sampler().child
+    assert clique.DWaveSampler is real  # the patch ends with the block
+    noisy = qpu.substitute_sampler
+    assert isinstance(noisy, NoisyMockSampler) and noisy.sigma == 0.03 and noisy.child is child
+    # every subproblem reached the child with the reads asked for, and a seed of its own
+    assert len(child.calls) == result.info["qpu_calls"] > 0
+    assert all(c["num_reads"] == 7 for c in child.calls)
+    assert len({c["seed"] for c in child.calls}) == len(child.calls)
+    assert result.energy <= _qubo.energy(problem, start) + 1e-9
+
+
+def test_noisy_mock_passes_only_what_the_child_takes():
+    bqm = dimod.generators.gnp_random_bqm(6, 0.8, "BINARY", random_state=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # dimod warns on keys a sampler ignores
+        ss = NoisyMockSampler(0.0, child=dimod.ExactSolver()).sample(
+            bqm, num_reads=5, answer_mode="raw", seed=1
+        )
+    assert len(ss) == 2**6  # ExactSolver answers every state, whatever num_reads says
+    child = Recording()
+    NoisyMockSampler(0.0, child=child).sample(bqm, num_reads=5, answer_mode="raw", seed=1)
+    assert child.calls[0]["num_reads"] == 5 and "answer_mode" not in child.calls[0]

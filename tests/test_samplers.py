@@ -3,6 +3,7 @@
 import itertools
 import pickle
 import sys
+import warnings
 from unittest import mock
 
 import dimod
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import ConvergenceWarning
 
 from quboclf import _anneal, _qubo, _samplers
 from quboclf._qubo import QuadraticProblem
@@ -22,6 +24,7 @@ from quboclf._samplers import (
     SolveResult,
     check_sampler,
     make_solver,
+    resolve_params,
     seeds_from,
 )
 
@@ -160,6 +163,102 @@ def test_defaults_filled_in():
     params = {"num_reads": 3}
     check_sampler("sa", params)
     assert params == {"num_reads": 3}  # the user's dict is not modified
+
+
+def test_estimator_defaults_sit_between_quboclf_and_the_user():
+    defaults = {"sa": {"num_reads": 1, "num_sweeps": 10, "polish": False}, "tabu": {"tenure": 3}}
+    assert resolve_params("sa", {"num_sweeps": 5}, defaults) == {
+        "warm_start": True,
+        "polish": False,
+        "num_reads": 1,
+        "num_sweeps": 5,
+    }
+    # another sampler's defaults are not applied, nor validated against this sampler
+    assert resolve_params("exact", None, defaults) == {}
+    with pytest.raises(ValueError, match="unknown sampler_params key 'tenure' for sampler='sa'"):
+        resolve_params("sa", None, {"sa": {"tenure": 3}})
+
+
+@pytest.mark.parametrize("name", ["sa", "sa-dimod", "tabu", "exact"])
+def test_accepted_keys_are_the_dimod_samplers_parameters(name):
+    parameters = set(_samplers._named_sampler(name).parameters)
+    keys = _samplers._sample_keys(name)
+    assert keys - parameters <= {"warm_start"} | _samplers._DECOMPOSE_KEYS
+    assert parameters - keys == parameters & _samplers._RESERVED_SAMPLE_KEYS
+    for key in sorted(parameters & _samplers._RESERVED_SAMPLE_KEYS):  # quboclf sets these
+        with pytest.raises(ValueError, match=f"unknown sampler_params key '{key}'"):
+            check_sampler(name, {key: 1})
+
+
+def test_a_dimod_parameter_without_a_quboclf_rule_reaches_the_sampler():
+    # beta_schedule is in SimulatedAnnealingSampler.parameters and nowhere in quboclf
+    problem = make_problem(3, 4, 2)
+    schedule = [0.1, 0.5, 2.0, 10.0]
+    solver = make_solver(
+        "sa-dimod", {"beta_schedule_type": "custom", "beta_schedule": schedule, "num_reads": 3}
+    )
+    with mock.patch.object(
+        _samplers._named_sampler("sa-dimod").__class__, "sample", autospec=True,
+        side_effect=lambda self, bqm, **kw: dimod.ExactSolver().sample(bqm).truncate(1),
+    ) as sample:
+        solver.solve(problem, seed=0)
+    kwargs = sample.call_args.kwargs
+    assert kwargs["beta_schedule"] == schedule and "beta_range" not in kwargs
+
+
+def _schedule(problem):
+    return (0.5, float(problem.n_variables))
+
+
+def test_estimator_schedule_applies_where_no_beta_range_is_given():
+    problem = make_problem(4, 5, 3)
+    calls = []
+
+    def anneal(problem, **kwargs):
+        calls.append(kwargs.get("beta_range"))
+        return real(problem, **kwargs)
+
+    real = _anneal.anneal
+    with mock.patch.object(_anneal, "anneal", anneal):
+        make_solver("sa", None, schedule=_schedule).solve(problem, seed=0)
+        make_solver("sa", {"beta_range": None}, schedule=_schedule).solve(problem, seed=0)
+        make_solver("sa", {"beta_range": (1.0, 2.0)}, schedule=_schedule).solve(problem, seed=0)
+        make_solver("sa").solve(problem, seed=0)
+    assert calls == [(0.5, 5.0), (0.5, 5.0), (1.0, 2.0), None]
+    solver = pickle.loads(pickle.dumps(make_solver("sa", None, schedule=_schedule)))
+    assert solver.schedule is _schedule
+
+
+def test_make_solver_hands_a_solver_on_unchanged():
+    solver = make_solver("tabu")
+    assert make_solver(solver) is solver
+
+
+@pytest.mark.parametrize("estimator", ["classifier", "quantizer"])
+def test_one_validation_per_fit(estimator, monkeypatch):
+    from sklearn.neural_network import MLPClassifier
+
+    from quboclf import QUBOCNNClassifier, QUBOQuantizer
+
+    calls = []
+    real = _samplers.resolve_params
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_samplers, "resolve_params", counted)
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 4)), np.arange(60) % 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if estimator == "classifier":
+            model = QUBOCNNClassifier(n_bits=2, features=None, max_iter=3, random_state=0)
+        else:
+            mlp = MLPClassifier((5,), max_iter=20, random_state=0).fit(X, y)
+            model = QUBOQuantizer(mlp, n_bits=3, sampler_params={"num_sweeps": 20}, random_state=0)
+        model.fit(X, y)
+    assert calls == ["sa"]
 
 
 # ---------------------------------------------------------------------------------------------
