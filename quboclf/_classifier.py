@@ -585,23 +585,30 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             tol=self.start_tol,
             batch_size=batch,
             sample_weight=sw,
+            Z_pre=Z_sub,
+            pre_weight=sw_sub,
         )
         timing["start"] = time.perf_counter() - tic
-        start_loss, _ = _head.loss_grad(
-            Z, y_fit, W_cont, reg, batch, grad=False, sample_weight=sw
-        )
+        start_loss, G_full = _head.loss_grad(Z, y_fit, W_cont, reg, batch, sample_weight=sw)
         tic = time.perf_counter()
         if isinstance(self.weight_range, str):
+            m = _head.SCALE_ROWS
+            Z_s, y_s = Z_sub[:m], y_sub[:m]
+            sw_s = None if sw_sub is None else sw_sub[:m]
+            # the subsample's gradient at the fit is sampling noise (the full one is ~0): the
+            # scales are scored with the full gradient in its place (a control variate)
+            _, G_s = _head.loss_grad(Z_s, y_s, W_cont, reg, batch, sample_weight=sw_s)
             grid = _head.choose_scales(
-                Z_sub,
-                y_sub,
+                Z_s,
+                y_s,
                 W_cont,
                 float(self.alpha),
                 n_bits=self.n_bits,
                 bias_bits=self._bias_bits(),
                 granularity=self.granularity,
                 grid="midrise",
-                sample_weight=sw_sub,
+                sample_weight=sw_s,
+                grad_correction=G_full - G_s,
             )
         else:
             grid = self._given_grid(d, k)
