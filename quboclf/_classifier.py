@@ -587,6 +587,7 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             sample_weight=sw,
             Z_pre=Z_sub,
             pre_weight=sw_sub,
+            n_bits=self.n_bits,
         )
         timing["start"] = time.perf_counter() - tic
         start_loss, G_full = _head.loss_grad(Z, y_fit, W_cont, reg, batch, sample_weight=sw)

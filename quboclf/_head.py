@@ -69,6 +69,10 @@ PRECONDITION_REFRESH = (10, 40)
 #: Corrections L-BFGS keeps (scipy's default is 10; more capture more of the coupling between
 #: the classes, which the per-class preconditioner leaves out).
 LBFGS_MEMORY = 30
+# The continuous start of an n_bits grid stops once _GAIN_WINDOW iterations gain less than
+# _GAIN_SHARE of the expected loss of rounding (fit_continuous)
+_GAIN_WINDOW = 10
+_GAIN_SHARE = 1e-3
 
 # Trust factor of the local model: curvature lam * H_c; halves after a kept step, doubles
 # after a rejected one; a class whose step is rejected at _LAM_MAX rests until another moves.
@@ -348,6 +352,24 @@ def _to_whitened_gradient(factors, G):
     )
 
 
+def _rounding_loss(factors, W, n_bits):
+    """Expected rise of the objective when ``W`` is rounded to an ``n_bits`` grid per class.
+
+    ``½ Σ_c Σ_j H_c[j, j] Δ_c² / 12``: rounding errors uniform over a grid step ``Δ_c = 2
+    max_j |w_jc| / (2**n_bits − 1)`` (the mid-rise grid of the largest weight) against the
+    curvature ``H_c = L_c L_cᵀ``, whose diagonal holds the squared row norms of ``L_c``.
+    """
+    k = W.shape[1]
+    _, qmax, step = grid_integers(n_bits)
+    total = 0.0
+    for c in range(k):
+        L = factors[min(c, len(factors) - 1)]
+        diag = np.einsum("ij,ij->i", L[:-1], L[:-1])
+        delta = step * np.max(np.abs(W[:-1, c])) / qmax
+        total += 0.5 * float(np.sum(diag)) * delta**2 / 12.0
+    return total
+
+
 def fit_continuous(
     Z,
     y,
@@ -362,6 +384,7 @@ def fit_continuous(
     Z_pre=None,
     pre_weight=None,
     refresh=None,
+    n_bits=None,
 ):
     """Minimise the regularised cross-entropy over real weights by L-BFGS (chunked passes).
 
@@ -374,6 +397,11 @@ def fit_continuous(
     rebuilt, and L-BFGS restarted, after the iterations in ``refresh`` (default
     :data:`PRECONDITION_REFRESH`): the curvature changes as the fit grows confident.
 
+    ``n_bits`` (with ``Z_pre``): the fit is the start of an ``n_bits`` grid, and precision that
+    rounding destroys is wasted, so it also stops once the last :data:`_GAIN_WINDOW` iterations
+    lowered the objective by less than :data:`_GAIN_SHARE` of the expected loss of rounding
+    (:func:`_rounding_loss`); on coarse grids that is a few dozen iterations.
+
     Returns ``W`` (d + 1, k), the number of iterations, and whether it converged.
     """
     d1 = Z.shape[1] + 1
@@ -382,7 +410,7 @@ def fit_continuous(
     if Z_pre is None:
         refresh = ()
     row_weight = curvature_row_weight(pre_weight)
-    n_iter, converged = 0, False
+    n_iter, converged, history = 0, False, []
     stage = 0
     while True:
         factors = None if Z_pre is None else _whiteners(Z_pre, W, reg, row_weight)
@@ -403,8 +431,16 @@ def fit_continuous(
                 G = _to_whitened_gradient(factors, G)
             return loss, G.ravel()
 
-        def callback(*_, count=count):
+        enough = -np.inf
+        if n_bits is not None and factors is not None:
+            enough = _GAIN_SHARE * _rounding_loss(factors, W, n_bits)
+
+        def callback(*_, count=count, best=best, enough=enough):
             count[0] += 1
+            history.append(best["loss"])
+            if len(history) > _GAIN_WINDOW and history[-1 - _GAIN_WINDOW] - history[-1] < enough:
+                best["enough"] = True
+                raise _Restart
 
         if factors is None:
             x0 = W
@@ -430,7 +466,9 @@ def fit_continuous(
         n_iter += count[0]
         W = best["W"]
         converged = best["conv"]
-        if converged or stalled or n_iter >= max_iter or stage >= len(refresh):
+        if converged or stalled or best.get("enough") or n_iter >= max_iter:
+            break
+        if stage >= len(refresh):
             break
         stage += 1
     return W, n_iter, converged
