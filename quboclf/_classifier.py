@@ -125,8 +125,11 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         data, its first value is the last one of the previous fit, up to the float32 rounding
         of the features when an extractor recomputes them). The classes and the number of
         features must be the same.
-    start_max_iter : int, default=200
-        L-BFGS iterations of the continuous fit.
+    start_max_iter : int, default=300
+        Most L-BFGS iterations of the continuous fit. It runs preconditioned (in coordinates
+        whitened by each class's Gauss–Newton block from a row subsample), and stops earlier
+        at ``start_tol`` or once ten iterations gain less than 0.1 % of the expected loss of
+        rounding to the ``n_bits`` grid (on coarse grids a few dozen iterations suffice).
     start_tol : float, default=1e-6
         Gradient tolerance of the continuous fit (as ``LogisticRegression(tol=...)``).
     sampler : str or dimod.Sampler, default="sa"
@@ -266,7 +269,7 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         curvature="gauss-newton",
         class_weight=None,
         warm_start=False,
-        start_max_iter=200,
+        start_max_iter=300,
         start_tol=1e-6,
         sampler="sa",
         sampler_params=None,
