@@ -66,8 +66,8 @@ CURVATURE_TAIL = 0.01
 
 #: Iterations after which the continuous fit rebuilds its preconditioner (:func:`fit_continuous`).
 PRECONDITION_REFRESH = (10, 40)
-#: Corrections L-BFGS keeps (scipy's default is 10; more capture more of the coupling between
-#: the classes, which the per-class preconditioner leaves out).
+#: Corrections the preconditioned L-BFGS keeps (scipy's default, 10, without preconditioning;
+#: more capture more of the coupling between the classes, which the preconditioner leaves out).
 LBFGS_MEMORY = 30
 # The continuous start of an n_bits grid stops once _GAIN_WINDOW iterations gain less than
 # _GAIN_SHARE of the expected loss of rounding (fit_continuous)
@@ -167,6 +167,28 @@ def loss_grad(Z, y, W, reg, batch_size, grad=True, sample_weight=None):
     return loss, G
 
 
+def _single_column_losses(S, SV, y, cols, sw=None):
+    """Summed cross-entropy of ``S`` with one column ``c`` replaced by ``SV``'s, for each ``c``.
+
+    All columns at once: each row's exponentials of the other columns come from prefix and
+    suffix sums (no ``total − own`` cancellation when one class holds all the mass).
+    """
+    n, k = S.shape
+    top = np.maximum(S.max(axis=1), SV[:, cols].max(axis=1))[:, None]
+    ES = np.exp(S - top)
+    prefix = np.cumsum(ES, axis=1)
+    suffix = np.cumsum(ES[:, ::-1], axis=1)[:, ::-1]
+    others = np.zeros((n, k))
+    others[:, 1:] += prefix[:, :-1]
+    others[:, :-1] += suffix[:, 1:]
+    lse = top + np.log(others[:, cols] + np.exp(SV[:, cols] - top))
+    target = np.where(
+        y[:, None] == cols[None, :], SV[:, cols], S[np.arange(n), y][:, None]
+    )
+    rowloss = lse - target
+    return rowloss.sum(axis=0) if sw is None else sw @ rowloss
+
+
 def _trial_losses(Z, y, W, D, reg, batch_size, sample_weight=None):
     """One pass: the loss at ``W + D``, its gradient, and the loss of each single-class change.
 
@@ -187,10 +209,8 @@ def _trial_losses(Z, y, W, D, reg, batch_size, sample_weight=None):
         total += loss_b
         G[:-1] += Zb.T @ R.astype(Zb.dtype, copy=False)
         G[-1] += R.sum(axis=0)
-        for c in cols:
-            Sc = S.copy()
-            Sc[:, c] = SV[:, c]
-            single[c] += _chunk_loss(Sc, y[sl], residual=False, sw=sw)[0]
+        if cols.size:
+            single[cols] += _single_column_losses(S, SV, y[sl], cols, sw)
     n = _total_weight(n, sample_weight)
     loss = total / n + 0.5 * float(np.sum(reg[:, None] * V**2))
     G = G / n + reg[:, None] * V
@@ -470,7 +490,7 @@ def fit_continuous(
                 options={
                     "maxiter": stop_at - n_iter,
                     "gtol": 0.0,
-                    "maxcor": LBFGS_MEMORY,
+                    "maxcor": LBFGS_MEMORY if factors is not None else 10,
                     "ftol": 64 * np.finfo(float).eps,
                 },
             )
@@ -584,6 +604,7 @@ def choose_scales(
         Q = _quantize(coef, scale[None, :], n_bits, grid)
         S = dot(Q) + b
         for _ in range(rounds):
+            before = scale.copy()
             for c in range(k):
                 cand = ratios * top[c] / qmax
                 Qc = _quantize(coef[:, c][:, None], cand[None, :], n_bits, grid)
@@ -596,6 +617,8 @@ def choose_scales(
                 scale[c] = cand[best]
                 Q[:, c] = Qc[:, best]
                 S[:, c] = Sc[:, best]
+            if np.array_equal(scale, before):  # a round that changed nothing repeats itself
+                break
         coef_scale = np.broadcast_to(scale[None, :], (d, k)).copy()
     else:
         top = _top(coef) if granularity == "tensor" else _top(coef, axis=1)

@@ -299,6 +299,23 @@ def test_choose_scales_scores_with_the_gradient_correction():
     assert plain.bias_scale == zero.bias_scale
 
 
+def test_trial_losses_of_confident_weighted_rows_match_separate_passes():
+    # scores of hundreds: one class holds all the mass of a row, where "total − own" cancels
+    rng = np.random.default_rng(7)
+    Z = rng.normal(size=(40, 3))
+    y = rng.integers(0, 5, size=40)
+    reg = np.array([0.1, 0.2, 0.3, 0.0])
+    W = 80.0 * rng.normal(size=(4, 5))
+    D = 60.0 * rng.normal(size=(4, 5))
+    sw = rng.uniform(0.0, 3.0, size=40)
+    _, _, single = _trial_losses(Z, y, W, D, reg, 9, sample_weight=sw)
+    for c in range(5):
+        V = W.copy()
+        V[:, c] += D[:, c]
+        ref = _loss_grad(Z, y, V, reg, None, sample_weight=sw)[0]
+        assert single[c] == pytest.approx(ref, rel=1e-11)
+
+
 def test_grid_integers_are_symmetric_and_k_bit():
     for K in range(1, 9):
         qmin, qmax, step = grid_integers(K)
@@ -532,6 +549,25 @@ def test_exact_sampler_reaches_the_grid_optimum(n_bits):
     np.testing.assert_allclose(np.r_[clf.coef_[0], clf.intercept_], best)
     assert clf.loss_curve_[-1] == pytest.approx(min(losses))
     assert clf.solver_info_["sampler"] == "exact"
+
+
+def test_tol_zero_ends_stuck_not_converged():
+    # with tol=0 only a sweep in which no class's QUBO step lowers the objective (at any trust
+    # factor) ends the fit: "stuck", a local minimum of the moves, told apart from "converged"
+    # and without the ConvergenceWarning of "max_iter"
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 2))
+    y = (X[:, 0] - 0.5 * X[:, 1] + 0.7 * rng.normal(size=60) > 0.3).astype(int)
+    clf = QUBOCNNClassifier(
+        features="passthrough", n_bits=2, tol=0.0, max_iter=50, sampler="exact", random_state=0
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X, y)
+    assert clf.solver_info_["status"] == "stuck"
+    assert clf.n_iter_ < 50
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert np.all(np.diff(clf.loss_curve_) <= 0)
 
 
 # ------------------------------------------------------------------------------ API details
