@@ -128,10 +128,12 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     start_max_iter : int, default=300
         Most L-BFGS iterations of the continuous fit. It runs preconditioned (in coordinates
         whitened by each class's Gauss–Newton block from a row subsample), and stops earlier
-        at ``start_tol`` or once ten iterations gain less than 0.1 % of the expected loss of
-        rounding to the ``n_bits`` grid (on coarse grids a few dozen iterations suffice).
+        at ``start_tol`` or once ten iterations gain less than ``0.1 % * start_tol / 1e-6`` of
+        the expected loss of rounding to the ``n_bits`` grid (on coarse grids a few dozen
+        iterations suffice).
     start_tol : float, default=1e-6
-        Gradient tolerance of the continuous fit (as ``LogisticRegression(tol=...)``).
+        Gradient tolerance of the continuous fit (as ``LogisticRegression(tol=...)``); it also
+        scales the share of the rounding loss below which it stops (see ``start_max_iter``).
     sampler : str or dimod.Sampler, default="sa"
         What solves the QUBOs: ``"sa"`` (structured simulated annealing with carry moves),
         ``"sa-dimod"``, ``"tabu"``, ``"exact"``, ``"qpu"``, ``"hybrid"`` or a
@@ -591,6 +593,9 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             Z_pre=Z_sub,
             pre_weight=sw_sub,
             n_bits=self.n_bits,
+            # the share of the rounding loss scales with start_tol (0.1 % at its default): a
+            # smaller start_tol asks for a more precise start on every grid
+            gain_share=_head._GAIN_SHARE * self.start_tol / 1e-6,
         )
         timing["start"] = time.perf_counter() - tic
         start_loss, G_full = _head.loss_grad(Z, y_fit, W_cont, reg, batch, sample_weight=sw)

@@ -413,6 +413,7 @@ def fit_continuous(
     pre_weight=None,
     refresh=None,
     n_bits=None,
+    gain_share=None,
 ):
     """Minimise the regularised cross-entropy over real weights by L-BFGS (chunked passes).
 
@@ -425,29 +426,32 @@ def fit_continuous(
     rebuilt, and L-BFGS restarted, after the iterations in ``refresh`` (default
     :data:`PRECONDITION_REFRESH`): the curvature changes as the fit grows confident. On data
     with fewer entries (``n d``) than the factors (``k (d + 1)²``) a pass costs less than its
-    whitening, and L-BFGS runs on the raw features.
+    whitening, and with at most :data:`LBFGS_MEMORY` weights L-BFGS's memory spans them all:
+    L-BFGS then runs on the raw features.
 
     ``n_bits`` (with ``Z_pre``): the fit is the start of an ``n_bits`` grid, and precision that
     rounding destroys is wasted, so it also stops once the last :data:`_GAIN_WINDOW` iterations
-    lowered the objective by less than :data:`_GAIN_SHARE` of the expected loss of rounding
-    (:func:`_rounding_loss`); on coarse grids that is a few dozen iterations.
+    lowered the objective by less than ``gain_share`` (default :data:`_GAIN_SHARE`) of the
+    expected loss of rounding (:func:`_rounding_loss`); on coarse grids that is a few dozen
+    iterations.
 
     Returns ``W`` (d + 1, k), the number of iterations, and whether it converged.
     """
     d1 = Z.shape[1] + 1
     W = np.zeros((d1, k)) if W0 is None else np.array(W0, dtype=np.float64)
     refresh = PRECONDITION_REFRESH if refresh is None else tuple(refresh)
-    if Z_pre is not None and Z.shape[0] * Z.shape[1] < k * d1 * d1:
+    if Z_pre is not None and (Z.shape[0] * Z.shape[1] < k * d1 * d1 or k * d1 <= LBFGS_MEMORY):
         # whitening reads each class's d × d factor twice per pass: on data smaller than
-        # that, a pass costs less than its preconditioning
+        # that, a pass costs less than its preconditioning; and with no more weights than
+        # L-BFGS keeps corrections, its own memory spans them all
         Z_pre = None
     if Z_pre is None:
         refresh = ()
     row_weight = curvature_row_weight(pre_weight)
     n_iter, converged, history = 0, False, []
-    stage = 0
+    stage, plain = 0, Z_pre is None
     while True:
-        factors = None if Z_pre is None else _whiteners(Z_pre, W, reg, row_weight)
+        factors = None if plain else _whiteners(Z_pre, W, reg, row_weight)
         stop_at = max_iter if stage >= len(refresh) else min(max_iter, refresh[stage])
         best = {"loss": np.inf, "W": W, "conv": False}
         count = [0]
@@ -467,7 +471,8 @@ def fit_continuous(
 
         enough = -np.inf
         if n_bits is not None and factors is not None:
-            enough = _GAIN_SHARE * _rounding_loss(factors, W, n_bits)
+            share = _GAIN_SHARE if gain_share is None else gain_share
+            enough = share * _rounding_loss(factors, W, n_bits)
 
         def callback(*_, count=count, best=best, enough=enough):
             count[0] += 1
@@ -491,17 +496,23 @@ def fit_continuous(
                     "maxiter": stop_at - n_iter,
                     "gtol": 0.0,
                     "maxcor": LBFGS_MEMORY if factors is not None else 10,
-                    "ftol": 64 * np.finfo(float).eps,
+                    "ftol": 0.0 if factors is not None else 64 * np.finfo(float).eps,
                 },
             )
             stalled = res.status == 0  # ftol: no more progress in these coordinates
+            failed = res.status not in (0, 1)  # the line search found no lower point
         except _Restart:
-            stalled = False
+            stalled = failed = False
         n_iter += count[0]
         W = best["W"]
         converged = best["conv"]
-        if converged or stalled or best.get("enough") or n_iter >= max_iter:
+        if converged or best.get("enough") or n_iter >= max_iter or (stalled and plain):
             break
+        if (stalled or failed) and not plain:
+            # near the optimum the whitened gradient amplifies the float32 rounding of the
+            # passes in flat directions: the raw coordinates finish the fit
+            plain, stage = True, len(refresh)
+            continue
         if stage >= len(refresh):
             break
         stage += 1

@@ -249,9 +249,9 @@ def test_preconditioned_continuous_fit_reaches_the_optimum(k_classes):
     # (C = 1 / (alpha n)), in fewer iterations than on the raw, badly scaled features
     rng = np.random.default_rng(k_classes)
     X, y = make_classification(
-        n_samples=300, n_features=8, n_informative=5, n_classes=k_classes, random_state=1
+        n_samples=300, n_features=40, n_informative=5, n_classes=k_classes, random_state=1
     )
-    X = X * rng.uniform(0.05, 20.0, size=8)  # ill-conditioned Gram matrix
+    X = X * rng.uniform(0.05, 20.0, size=40)  # ill-conditioned Gram matrix
     alpha = 1e-2
     n, d = X.shape
     k = 1 if k_classes == 2 else k_classes
@@ -265,7 +265,7 @@ def test_preconditioned_continuous_fit_reaches_the_optimum(k_classes):
     assert converged
     assert _loss_grad(X, y, W, reg, None, grad=False)[0] <= best + 1e-9
     # softmax biases are defined up to a common shift (unpenalised)
-    np.testing.assert_allclose(W[:-1], W_lr[:-1], atol=1e-4 * np.abs(W_lr).max())
+    np.testing.assert_allclose(W[:-1], W_lr[:-1], atol=1e-3 * np.abs(W_lr).max())
     np.testing.assert_allclose(
         W[-1] - W[-1].mean() * (k > 1), W_lr[-1] - W_lr[-1].mean() * (k > 1), atol=1e-3
     )
