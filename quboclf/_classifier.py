@@ -634,7 +634,9 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         y_fit = y_idx.astype(np.int64, copy=False)
         batch = self.batch_size
         sub = self._subsample(n, rng)
-        Z_sub = np.asarray(rows(Z, sub), dtype=np.float32)
+        Z_sub = np.empty((sub.shape[0], d), dtype=np.float32)
+        for sl in _streaming.batches(sub.shape[0], 1024):  # no float64 copy of the subsample
+            Z_sub[sl] = rows(Z, sub[sl])
         y_sub = y_fit[sub]
         sw_sub = None if sw is None else sw[sub]
         trust = None

@@ -345,16 +345,20 @@ def _whiteners(Z_pre, W, reg, row_weight):
     factors = []
     for c in range(1 if same else v.shape[1]):
         H = _gn_block(Z_pre, norms, v[:, c], reg, CURVATURE_TAIL)
-        H = 0.5 * (H + H.T)
+        H += H.T
+        H *= 0.5
         jitter = 1e-10 * np.trace(H) / H.shape[0] + 1e-300
+        diag = np.diag_indices(H.shape[0])
         for _ in range(8):
+            H[diag] += jitter
             try:
-                factors.append(cholesky(H + jitter * np.eye(H.shape[0]), lower=True))
+                factors.append(cholesky(H, lower=True, check_finite=False))
                 break
             except LinAlgError:
                 jitter *= 100.0
         else:
             factors.append(np.eye(H.shape[0]))
+        del H
     return factors
 
 
@@ -504,6 +508,7 @@ def fit_continuous(
         except _Restart:
             stalled = failed = False
         n_iter += count[0]
+        factors = fun = callback = None  # free this stage's factors before the next ones
         W = best["W"]
         converged = best["conv"]
         if converged or best.get("enough") or n_iter >= max_iter or (stalled and plain):
@@ -690,18 +695,20 @@ def curvature_row_weight(sample_weight):
     return sw * (sw.shape[0] / np.sum(sw))
 
 
-def _block(Z, v, reg, chunk=1024, m=None):
+def _block(Z, v, reg, chunk=1024, m=None, idx=None):
     """``Aᵀ diag(v) A / m + diag(reg)`` for ``A = [Z, 1]``, in float32 chunks of rows.
 
-    ``m`` is the number of rows the mean runs over (default: ``Z``'s; more when ``Z`` holds
-    only the heavy rows of a larger set, :func:`_heavy_rows`).
+    ``idx`` picks the rows of ``Z`` (gathered a chunk at a time, never copied whole) that
+    ``v`` belongs to; ``m`` is the number of rows the mean runs over (default: the rows used;
+    more when they are the heavy rows of a larger set, :func:`_heavy_rows`).
     """
-    r_all, d = Z.shape
+    d = Z.shape[1]
+    r_all = Z.shape[0] if idx is None else idx.shape[0]
     m = r_all if m is None else m
     out = np.zeros((d + 1, d + 1))
     A = np.empty((max(min(chunk, r_all), 1), d + 1), dtype=np.float32)
     for start in range(0, r_all, chunk):
-        Zc = Z[start : start + chunk]
+        Zc = Z[start : start + chunk] if idx is None else Z[idx[start : start + chunk]]
         r = Zc.shape[0]
         A[:r, :d] = Zc
         A[:r, d] = 1.0
@@ -734,7 +741,7 @@ def _gn_block(Z, norms, v, reg, tail):
     idx = _heavy_rows(v * norms, tail)
     if idx.shape[0] == Z.shape[0]:
         return _block(Z, v, reg)
-    return _block(Z[idx], v[idx], reg, m=Z.shape[0])
+    return _block(Z, v[idx], reg, m=Z.shape[0], idx=idx)
 
 
 def curvature_blocks(Z, W, reg, kind="gauss-newton", row_weight=None, tail=0.0):
@@ -758,8 +765,11 @@ def curvature_blocks(Z, W, reg, kind="gauss-newton", row_weight=None, tail=0.0):
 
 def _row_norms(Z):
     """``‖a_i‖² = ‖z_i‖² + 1`` of the rows of ``A = [Z, 1]``."""
-    Z64 = np.asarray(Z, dtype=np.float64)
-    return np.einsum("ij,ij->i", Z64, Z64) + 1.0
+    out = np.empty(Z.shape[0])
+    for start in range(0, Z.shape[0], 1024):  # float64 a chunk at a time
+        Zc = np.asarray(Z[start : start + 1024], dtype=np.float64)
+        out[start : start + 1024] = np.einsum("ij,ij->i", Zc, Zc) + 1.0
+    return out
 
 
 @dataclass
