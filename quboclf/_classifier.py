@@ -657,6 +657,11 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                 Z, y_fit, k, reg, Z_sub, y_sub, sw, sw_sub, timing
             )
             W0 = W_round if self.init == "auto" else np.zeros_like(W_round)
+        # the QUBO steps need only the scales' rows: the preconditioner's go before they start
+        m = _head.SCALE_ROWS
+        Z_sub = Z_sub[:m].copy() if Z_sub.shape[0] > m else Z_sub
+        y_sub = y_sub[:m]
+        sw_sub = None if sw_sub is None else sw_sub[:m]
 
         solver = make_solver(self.sampler, params)
         rounds = self.max_iter + len(_head._FIRST_TRUST)  # sweeps, and first steps from zero
