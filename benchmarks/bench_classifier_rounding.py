@@ -174,8 +174,8 @@ def run_split(name, seed, args, rows, studies):
             )
             r = rows[-1]
             print(
-                f"{tag} K={K} {init}: objective {r['objective']:.4f} (LR rounded "
-                f"{rows[-2 - args.inits.index(init)]['objective']:.4f}), "
+                f"{tag} K={K} {init}: objective {r['objective']:.6f} (LR rounded "
+                f"{rows[-2 - args.inits.index(init)]['objective']:.6f}), "
                 f"acc {100 * r['accuracy']:.2f} %, "
                 f"{t:.1f} s = {t / t_lr:.2f}x LR default, {r['status']} after {r['sweeps']} sweeps",
                 flush=True,
@@ -306,7 +306,7 @@ def print_tables(rows, studies, n_digits):
             worst_obj = max(worst_obj, r["objective"] - b["objective"])
             worst_acc = max(worst_acc, b["accuracy"] - r["accuracy"])
         print(
-            f"\nworst over K and seeds: QUBO objective - LR rounded objective = {worst_obj:+.5f}; "
+            f"\nworst over K and seeds: QUBO objective - LR rounded objective = {worst_obj:+.2e}; "
             f"LR rounded accuracy - QUBO accuracy = {100 * worst_acc:+.2f} points"
         )
     if studies:

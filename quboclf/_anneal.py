@@ -300,7 +300,10 @@ def anneal(
     args = (problem.H, *_vectors(problem), problem.n_bits, _free_indices(problem))
     if initial is not None and polish and num_sweeps:
         # the polished warm start is a candidate of every read that starts there
-        starts, which = np.unique(levels, axis=0, return_inverse=True)
+        if np.ndim(initial) == 1:  # one start for every read (np.unique costs ms here)
+            starts, which = levels[:1].copy(), np.zeros(num_reads, dtype=np.intp)
+        else:
+            starts, which = np.unique(levels, axis=0, return_inverse=True)
         start_energies = np.empty(len(starts))
         anneal_levels(*args, starts, np.empty(0), moves == "carry", seeds, polish, start_energies)
     energies = np.empty(num_reads)

@@ -20,9 +20,13 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from quboclf import QUBOCNNClassifier, RandomConvFeatures
 from quboclf._classifier import _refine_beta_range
 from quboclf._head import (
+    SCALE_RATIOS,
+    _heavy_rows,
+    _quantize,
     _trial_losses,
     choose_scales,
     curvature_blocks,
+    fit_continuous,
     grid_integers,
 )
 from quboclf._head import loss_grad as _loss_grad
@@ -209,6 +213,107 @@ def test_trial_losses_match_separate_passes(k):
         V = W.copy()
         V[:, c] += D[:, c]
         assert single[c] == pytest.approx(_loss_grad(Z, y, V, reg, None)[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize("tail", [0.05, 0.3])
+def test_heavy_row_blocks_lie_below_the_full_ones(k, tail):
+    # dropping the light rows removes a positive semi-definite part whose trace is at most
+    # tail times the rows' part of the trace
+    rng = np.random.default_rng(k)
+    Z = rng.normal(size=(80, 4)) * rng.uniform(0.1, 3.0, size=(80, 1))
+    W = 2.0 * rng.normal(size=(5, k))
+    reg = np.array([0.1, 0.1, 0.1, 0.1, 0.0])
+    full = curvature_blocks(Z, W, reg)
+    part = curvature_blocks(Z, W, reg, tail=tail)
+    for c in range(k):
+        gap = full[c] - part[c]
+        assert np.linalg.eigvalsh(0.5 * (gap + gap.T)).min() >= -1e-6
+        rows_trace = np.trace(full[c]) - reg.sum() - 1e-12
+        assert np.trace(gap) <= tail * rows_trace + 1e-6
+    assert np.any(np.abs(full - part) > 1e-6)  # rows were dropped
+    np.testing.assert_array_equal(curvature_blocks(Z, W, reg, tail=0.0), full)
+
+
+def test_heavy_rows_keep_the_fewest_rows_holding_the_mass():
+    mass = np.array([0.05, 5.0, 0.0, 3.0, 1.0, 0.95])
+    # total 10: the three heaviest hold 9.0 (90 %), the four heaviest 9.95
+    np.testing.assert_array_equal(_heavy_rows(mass, 0.1), [1, 3, 4])
+    np.testing.assert_array_equal(_heavy_rows(mass, 0.01), [1, 3, 4, 5])
+    np.testing.assert_array_equal(_heavy_rows(mass, 0.0), np.arange(6))
+
+
+@pytest.mark.parametrize("k_classes", [2, 4])
+def test_preconditioned_continuous_fit_reaches_the_optimum(k_classes):
+    # the preconditioned L-BFGS minimises the same objective as a converged LogisticRegression
+    # (C = 1 / (alpha n)), in fewer iterations than on the raw, badly scaled features
+    rng = np.random.default_rng(k_classes)
+    X, y = make_classification(
+        n_samples=300, n_features=40, n_informative=5, n_classes=k_classes, random_state=1
+    )
+    X = X * rng.uniform(0.05, 20.0, size=40)  # ill-conditioned Gram matrix
+    alpha = 1e-2
+    n, d = X.shape
+    k = 1 if k_classes == 2 else k_classes
+    reg = np.r_[np.full(d, alpha), 0.0]
+    lr = LogisticRegression(C=1.0 / (alpha * n), tol=1e-10, max_iter=100_000).fit(X, y)
+    W_lr = np.vstack([lr.coef_.T, lr.intercept_])
+    best = _loss_grad(X, y, W_lr, reg, None, grad=False)[0]
+    W, n_pre, converged = fit_continuous(
+        X, y, k, reg, max_iter=500, tol=1e-6, batch_size=None, Z_pre=X[:128]
+    )
+    assert converged
+    assert _loss_grad(X, y, W, reg, None, grad=False)[0] <= best + 1e-9
+    # softmax biases are defined up to a common shift (unpenalised)
+    np.testing.assert_allclose(W[:-1], W_lr[:-1], atol=1e-3 * np.abs(W_lr).max())
+    np.testing.assert_allclose(
+        W[-1] - W[-1].mean() * (k > 1), W_lr[-1] - W_lr[-1].mean() * (k > 1), atol=1e-3
+    )
+    _, n_raw, _ = fit_continuous(X, y, k, reg, max_iter=500, tol=1e-6, batch_size=None)
+    assert n_pre < n_raw
+
+
+def test_choose_scales_scores_with_the_gradient_correction():
+    # tensor granularity: the chosen scale is the candidate minimising the rows' objective
+    # plus correction · (rounded − W), by brute force over the candidates
+    X, y = _data(classes=3)
+    W = LogisticRegression(C=10.0).fit(X, y)
+    W = np.vstack([W.coef_.T, W.intercept_])
+    alpha, K = 1e-3, 2
+    _, qmax, _ = grid_integers(K)
+    corr = np.random.default_rng(0).normal(size=W.shape)
+    tensor = {"n_bits": K, "bias_bits": 8, "granularity": "tensor", "grid": "midrise"}
+    grid = choose_scales(X, y, W, alpha, **tensor, grad_correction=corr)
+    reg = np.r_[np.full(X.shape[1], alpha), 0.0]
+    values = []
+    for r in SCALE_RATIOS:
+        Wq = W.copy()
+        Wq[:-1] = _quantize(W[:-1], r * np.abs(W[:-1]).max() / qmax, K, "midrise")
+        ce = _loss_grad(X, y, Wq, reg, None, grad=False)[0]
+        values.append(ce + np.sum(corr[:-1] * (Wq[:-1] - W[:-1])))
+    best = SCALE_RATIOS[int(np.argmin(values))] * np.abs(W[:-1]).max() / qmax
+    assert grid.coef_scale[0, 0] == pytest.approx(best, rel=1e-12)
+    plain = choose_scales(X, y, W, alpha, **tensor)
+    zero = choose_scales(X, y, W, alpha, **tensor, grad_correction=np.zeros_like(W))
+    np.testing.assert_array_equal(plain.coef_scale, zero.coef_scale)
+    assert plain.bias_scale == zero.bias_scale
+
+
+def test_trial_losses_of_confident_weighted_rows_match_separate_passes():
+    # scores of hundreds: one class holds all the mass of a row, where "total − own" cancels
+    rng = np.random.default_rng(7)
+    Z = rng.normal(size=(40, 3))
+    y = rng.integers(0, 5, size=40)
+    reg = np.array([0.1, 0.2, 0.3, 0.0])
+    W = 80.0 * rng.normal(size=(4, 5))
+    D = 60.0 * rng.normal(size=(4, 5))
+    sw = rng.uniform(0.0, 3.0, size=40)
+    _, _, single = _trial_losses(Z, y, W, D, reg, 9, sample_weight=sw)
+    for c in range(5):
+        V = W.copy()
+        V[:, c] += D[:, c]
+        ref = _loss_grad(Z, y, V, reg, None, sample_weight=sw)[0]
+        assert single[c] == pytest.approx(ref, rel=1e-11)
 
 
 def test_grid_integers_are_symmetric_and_k_bit():
@@ -446,6 +551,25 @@ def test_exact_sampler_reaches_the_grid_optimum(n_bits):
     np.testing.assert_allclose(np.r_[clf.coef_[0], clf.intercept_], best)
     assert clf.loss_curve_[-1] == pytest.approx(min(losses))
     assert clf.solver_info_["sampler"] == "exact"
+
+
+def test_tol_zero_ends_stuck_not_converged():
+    # with tol=0 only a sweep in which no class's QUBO step lowers the objective (at any trust
+    # factor) ends the fit: "stuck", a local minimum of the moves, told apart from "converged"
+    # and without the ConvergenceWarning of "max_iter"
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 2))
+    y = (X[:, 0] - 0.5 * X[:, 1] + 0.7 * rng.normal(size=60) > 0.3).astype(int)
+    clf = QUBOCNNClassifier(
+        features="passthrough", n_bits=2, tol=0.0, max_iter=50, sampler="exact", random_state=0
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X, y)
+    assert clf.solver_info_["status"] == "stuck"
+    assert clf.n_iter_ < 50
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert np.all(np.diff(clf.loss_curve_) <= 0)
 
 
 # ------------------------------------------------------------------------------ API details
