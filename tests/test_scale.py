@@ -278,9 +278,14 @@ def test_peak_memory_does_not_grow_with_n(tmp_path, features):
     }
     small = _peak_fit_bytes(tmp_path / "X.npy", n // 4, params)
     large = _peak_fit_bytes(tmp_path / "X.npy", n, params)
-    # what does grow: the labels (a few int64 copies, 8 bytes a row); nothing of X or Z
-    labels = 4 * 8 * (n - n // 4)
-    assert large - small < labels + 2**20, (small, large)
+    # what may grow: the labels and a few per-row arrays (int64 or (n, C) floats); the fixed
+    # costs (d² C curvature blocks, factors) also differ by a few MB between fits whose sweeps
+    # take different paths. Holding anything of X or Z would add at least one byte per entry.
+    if features == "default":
+        assert large - small < 0.5 * (n - n // 4) * 600, (small, large)
+    else:
+        labels = 4 * 8 * (n - n // 4)
+        assert large - small < labels + 2**20, (small, large)
     if features == "default":
         # fixed costs: a chunk, the C curvature blocks and preconditioner factors (d² C) and
         # the 8192-row float32 subsample they, and the scales, are computed from (20 MB); below
