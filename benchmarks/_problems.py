@@ -18,3 +18,23 @@ def reference_problem(n_bits=10):
     h = 0.1 * np.random.default_rng(1).normal(size=201)
     R = np.full(201, 1.5 * np.abs(np.linalg.solve(H, h)).max())
     return QuadraticProblem(H, h, grid_step(R, n_bits), -R, n_bits)
+
+
+def neuron_problems(X, W, b, n_bits):
+    """Each neuron's floor/ceil rounding problem of a dense layer, as ``QUBOQuantizer`` exports it.
+
+    Returns ``(problem, start, constant)`` per neuron: the :class:`QuadraticProblem` over the
+    active values (one bit each), the round-to-nearest levels, and the objective at all-zero
+    levels, so that a neuron's rounding error at levels ``m`` is ``constant + energy(problem, m)``.
+    """
+    from quboclf._ptq import layer_rounding, round_nearest
+    from quboclf._quantizer import _neuron_problems
+    from quboclf._qubo import objective
+    from quboclf._rounding import choose_scale
+
+    lr = layer_rounding(X, W, b, choose_scale(W, n_bits), choose_scale(b, n_bits), n_bits)
+    qubos = _neuron_problems(lr, round_nearest(lr), 1, names=range(lr.G.shape[0]))
+    return [
+        (q.problem, q.initial, float(objective(q.problem, np.zeros(q.problem.n_variables))))
+        for q in qubos
+    ]
