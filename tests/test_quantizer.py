@@ -1,7 +1,6 @@
 """Tests of QUBOQuantizer and the per-layer rounding functions behind it."""
 
 import copy
-import pickle
 import warnings
 
 import numpy as np
@@ -25,8 +24,6 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import parametrize_with_checks
-from sklearn.utils.validation import has_fit_parameter
 
 from quboclf import QUBOQuantizer
 from quboclf._ptq import layer_rounding, neighbourhood_box, qubo_round, round_nearest
@@ -37,48 +34,7 @@ from quboclf._rounding import choose_scale, integer_dtype, integer_grid
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def small_mlp(**kw):
-    return MLPClassifier(hidden_layer_sizes=(10,), max_iter=500, random_state=0, **kw)
-
-
-# -- scikit-learn's estimator checks --------------------------------------------------------------
-
-def _expected_failed_checks(estimator):
-    # sample_weight goes to the wrapped estimator's fit, but the calibration rows are drawn
-    # uniformly from X: a row given weight 2 is not the same as the row twice
-    failed = {
-        "check_sample_weight_equivalence_on_dense_data": (
-            "the calibration rows are drawn from X uniformly, whatever the weights"
-        ),
-    }
-    if not has_fit_parameter(estimator.estimator, "sample_weight"):
-        # MLPClassifier takes sample_weight from scikit-learn 1.7 on
-        for check in (
-            "check_sample_weights_pandas_series",
-            "check_sample_weights_not_an_array",
-            "check_sample_weights_list",
-            "check_sample_weights_shape",
-            "check_sample_weights_not_overwritten",
-            "check_sample_weights_invariance",
-            "check_classifiers_one_label_sample_weights",
-        ):
-            failed[check] = "the wrapped estimator does not accept sample_weight"
-    return failed
-
-
-# The quantizer is a classifier (or regressor, following the wrapped estimator) whose
-# transform() returns the quantized model's outputs.
-@parametrize_with_checks(
-    [
-        QUBOQuantizer(small_mlp(), n_bits=8, random_state=0),
-        QUBOQuantizer(Ridge(), n_bits=6, random_state=0),
-    ],
-    expected_failed_checks=_expected_failed_checks,
-)
-def test_sklearn_compatible(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)
+# scikit-learn's estimator checks, determinism across n_jobs and pickling: tests/test_common.py
 
 
 # -- the mathematics of the rounding QUBOs ------------------------------------------------------
@@ -462,24 +418,6 @@ def test_pipeline_and_grid_search(digits):
     scores = search.cv_results_["mean_test_score"]
     assert len(scores) == 4
     assert search.best_params_["rounding"] == "qubo"
-
-
-def test_pickle_and_clone(digits, digits_mlp):
-    Xtr, Xte, ytr, _ = digits
-    q = QUBOQuantizer(digits_mlp, n_bits=2, random_state=0).fit(Xtr, ytr)
-    q2 = pickle.loads(pickle.dumps(q))
-    np.testing.assert_array_equal(q.predict_proba(Xte), q2.predict_proba(Xte))
-    np.testing.assert_array_equal(q.layers_[0].weight_int, q2.layers_[0].weight_int)
-    assert clone(q).get_params()["n_bits"] == 2
-
-
-def test_deterministic_and_n_jobs(digits, digits_mlp):
-    Xtr, _, ytr, _ = digits
-    a = QUBOQuantizer(digits_mlp, n_bits=3, random_state=5).fit(Xtr, ytr)
-    b = QUBOQuantizer(digits_mlp, n_bits=3, random_state=5, n_jobs=2).fit(Xtr, ytr)
-    for la, lb in zip(a.layers_, b.layers_):
-        np.testing.assert_array_equal(la.weight_int, lb.weight_int)
-        assert la.error_qubo == lb.error_qubo
 
 
 def test_other_sampler_and_verbose(capsys):
