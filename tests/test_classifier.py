@@ -481,10 +481,15 @@ def test_pipeline_before_and_after():
 
 def test_grid_search_over_n_bits_in_parallel():
     X, y = load_iris(return_X_y=True)
-    search = GridSearchCV(_fast(max_iter=10), {"n_bits": [4, 8, 12]}, cv=3, n_jobs=2)
-    search.fit(X, y)
-    assert search.best_params_["n_bits"] in (4, 8, 12)
+    grid = {"n_bits": [4, 8, 12]}
+    search = GridSearchCV(_fast(max_iter=10), grid, cv=3, n_jobs=2).fit(X, y)
+    # the worker processes score every candidate exactly as this process does
+    serial = GridSearchCV(_fast(max_iter=10), grid, cv=3, n_jobs=1).fit(X, y)
+    for key in ("params", "mean_test_score", "split0_test_score", "split2_test_score"):
+        assert list(search.cv_results_[key]) == list(serial.cv_results_[key]), key
     assert search.best_score_ > 0.85
+    refit = _fast(max_iter=10, **search.best_params_).fit(X, y)
+    np.testing.assert_array_equal(search.best_estimator_.coef_, refit.coef_)
 
 
 def test_grid_search_with_exact_sampler_keeps_strings_and_params():

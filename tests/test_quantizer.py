@@ -415,9 +415,18 @@ def test_pipeline_and_grid_search(digits):
         {"n_bits": [1, 2], "rounding": ["nearest", "qubo"]},
         cv=3,
     ).fit(Xtr, ytr)
-    scores = search.cv_results_["mean_test_score"]
-    assert len(scores) == 4
+    results = {(p["n_bits"], p["rounding"]): s for p, s in zip(
+        search.cv_results_["params"], search.cv_results_["mean_test_score"])}
+    assert sorted(results) == [(1, "nearest"), (1, "qubo"), (2, "nearest"), (2, "qubo")]
+    # at 1 and 2 bits the QUBO rounding recovers accuracy round-to-nearest loses
+    for n_bits in (1, 2):
+        assert results[n_bits, "qubo"] > results[n_bits, "nearest"]
     assert search.best_params_["rounding"] == "qubo"
+    # the refitted best model is the model a direct fit with those parameters gives
+    direct = QUBOQuantizer(LogisticRegression(max_iter=300), random_state=0,
+                           **search.best_params_).fit(Xtr, ytr)
+    np.testing.assert_array_equal(search.best_estimator_.layers_[0].weight_int,
+                                  direct.layers_[0].weight_int)
 
 
 def test_other_sampler_and_verbose(capsys):
