@@ -1,7 +1,7 @@
 """Checks every public estimator must pass, written once for all of them.
 
 In the manner of scikit-learn's ``sklearn/tests/test_common.py``: scikit-learn's estimator
-checks; bad inputs and parameters (one table per estimator: each row is a factory, a bad input or
+checks and its check of ``_parameter_constraints``; bad inputs and parameters (one table per estimator: each row is a factory, a bad input or
 parameter, the exception type and a regex the message must match, so that every error names the
 problem and, where there is one, the fix) and the "a failed fit changes nothing" guarantee;
 the same model whatever ``n_jobs``, BLAS threads or process; pickling. Every estimator comes from
@@ -30,7 +30,7 @@ from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neural_network import MLPClassifier
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from quboclf import QUBOCNNClassifier, QUBOQuantizer, RandomConvFeatures, _samplers
@@ -200,6 +200,17 @@ def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+@pytest.mark.parametrize(
+    "Estimator",
+    [QUBOCNNClassifier, QUBOQuantizer, RandomConvFeatures],
+    ids=lambda Estimator: Estimator.__name__,
+)
+def test_param_validation(Estimator):
+    """Every constrained parameter refuses a value of the wrong type or range, in every method
+    that fits (scikit-learn's own check of ``_parameter_constraints``)."""
+    check_param_validation(Estimator.__name__, make_estimator(Estimator))
 
 # ---------------------------------------------------------------------------------------------
 # tiny data and estimators
