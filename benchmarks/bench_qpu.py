@@ -257,14 +257,17 @@ def run_quantizer(args):
 
 
 def run_selection(args):
-    from _problems import neuron_problems
+    from _problems import build_layer_qubos
 
     from quboclf import _qubo
     from quboclf._quantizer import _dense_layers
+    from quboclf._rounding import choose_scale
 
     mlp, Xc, _ = fmnist_model(args)
     _, W, b, _, _ = _dense_layers(mlp)[0]
-    qubos = neuron_problems(Xc, W, b, args.n_bits)
+    qubos = build_layer_qubos(
+        Xc, W, b, choose_scale(W, args.n_bits), choose_scale(b, args.n_bits), args.n_bits
+    )
     configs = [("sa", {})]
     for selection in ("impact", "coupled", "sweep"):
         configs.append(("qpu", {"selection": selection}))
@@ -273,7 +276,9 @@ def run_selection(args):
     totals = {}
     with mocked_qpu(args.shape):
         for neuron in range(args.neurons):
-            problem, start, const = qubos[neuron]
+            problem = qubos.problem(neuron)
+            start = qubos.nearest[neuron]
+            const = qubos.constant(neuron)
             for name, params in configs:
                 t = time.perf_counter()
                 r = _samplers.make_solver(name, params).solve(problem, initial=start, seed=0)
@@ -294,21 +299,26 @@ def run_selection(args):
 
 def run_noise(args):
     """Objective of the first neurons of layer 1 against the noise σ of the mocked QPU."""
-    from _problems import neuron_problems
+    from _problems import build_layer_qubos
 
     from quboclf import _qubo
     from quboclf._quantizer import _dense_layers
+    from quboclf._rounding import choose_scale
 
     mlp, Xc, _ = fmnist_model(args)
     _, W, b, _, _ = _dense_layers(mlp)[0]
-    qubos = neuron_problems(Xc, W, b, args.n_bits)
+    qubos = build_layer_qubos(
+        Xc, W, b, choose_scale(W, args.n_bits), choose_scale(b, args.n_bits), args.n_bits
+    )
     params = json.loads(args.sampler_params)
     neurons = range(args.neurons)
-    near = sum(c + float(_qubo.energy(p, start)) for p, start, c in qubos[: args.neurons])
+    near = sum(
+        qubos.constant(j) + float(_qubo.energy(qubos.problem(j), qubos.nearest[j])) for j in neurons
+    )
     sa = 0.0
-    for problem, start, const in qubos[: args.neurons]:
-        r = _samplers.make_solver("sa").solve(problem, initial=start, seed=0)
-        sa += const + r.energy
+    for j in neurons:
+        r = _samplers.make_solver("sa").solve(qubos.problem(j), initial=qubos.nearest[j], seed=0)
+        sa += qubos.constant(j) + r.energy
     print(f"first {args.neurons} neurons of layer 1, int{args.n_bits}, qpu sampler_params={params}")
     print(f"round-to-nearest objective {near:.4f}, sa {sa:.4f}")
     print(f"{'sigma':>6s} {'objective':>10s} {'/ sa':>6s} {'calls':>6s} {'QPU s':>7s}")
@@ -317,9 +327,8 @@ def run_noise(args):
         with mocked_qpu(args.shape, float(sigma)):
             solver = _samplers.make_solver("qpu", params)
             for j in neurons:
-                problem, start, const = qubos[j]
-                r = solver.solve(problem, initial=start, seed=j)
-                obj += const + r.energy
+                r = solver.solve(qubos.problem(j), initial=qubos.nearest[j], seed=j)
+                obj += qubos.constant(j) + r.energy
             calls, qpu = usage_of([solver])
         print(f"{float(sigma):6.3f} {obj:10.4f} {obj / sa:6.3f} {calls:6d} {qpu:7.2f}", flush=True)
 

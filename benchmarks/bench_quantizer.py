@@ -215,11 +215,12 @@ def run_small(args):
 
 
 def run_speed(args):
-    from _problems import neuron_problems
+    from _problems import build_layer_qubos
     from dwave.samplers import SimulatedAnnealingSampler
 
     from quboclf._quantizer import _dense_layers
     from quboclf._qubo import energy, sample_to_levels, to_bqm
+    from quboclf._rounding import choose_scale
 
     Xtr, ytr, _, _ = load_fashion_mnist()
     rng = np.random.default_rng(0)
@@ -250,8 +251,11 @@ def run_speed(args):
     obj_dimod = 0.0
     inputs = Xc
     for _, W, b, _, act in _dense_layers(mlp):
-        for l, (problem, _, const) in enumerate(neuron_problems(inputs, W, b, 4)):
-            if not problem.free.any():
+        qubos = build_layer_qubos(inputs, W, b, choose_scale(W, 4), choose_scale(b, 4), 4)
+        for l in range(qubos.n_neurons):
+            problem = qubos.problem(l)
+            const = qubos.constant(l)
+            if not qubos.free[l].any():
                 obj_dimod += const
                 continue
             bqm = to_bqm(problem)
