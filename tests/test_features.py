@@ -395,6 +395,9 @@ import os, signal, sys, threading
 import numpy as np
 from quboclf import RandomConvFeatures
 
+# Python's own Ctrl-C handler, as at a terminal: a shell starting a job in the background hands it
+# SIGINT ignored, which this process (and the test) would otherwise inherit
+signal.signal(signal.SIGINT, signal.default_int_handler)
 X = np.random.default_rng(0).random((6000, 28, 28))
 features = RandomConvFeatures(random_state=0).fit(X[:10])
 features.transform(X[:10])  # compiled
