@@ -13,8 +13,8 @@ continuous solution. dwave-samplers gets the assembled QUBO as a ``BinaryQuadrat
 explicit ``beta_range``: its own default (``dwave.samplers.sa.sampler.default_beta_range``),
 computed once outside the timing because it is a slow Python loop over the 2M couplings.
 
-Targets (DESIGN §2): the default ``anneal`` call within 0.1 % of the bound in under 0.05 s, and
-carry-move SA at least as low as dwave-samplers in at most 1/10 of its time.
+Targets of the annealer: the default ``anneal`` call within 0.1 % of the bound in under 0.05 s,
+and carry-move SA at least as low as dwave-samplers in at most 1/10 of its time.
 """
 
 import argparse

@@ -36,11 +36,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 
 from quboclf import QUBOCNNClassifier, RandomConvFeatures
-from quboclf._bench import load_split
 from quboclf._classifier import SA_DEFAULTS, _refine_beta_range
 from quboclf._head import choose_scales, grid_descent, loss_grad
 from quboclf._kernels import warm_up
 from quboclf._samplers import make_solver
+from quboclf.studies import load_split
 
 ALPHA = 1e-4
 

@@ -6,47 +6,30 @@ Run by hand, e.g.::
     python benchmarks/bench_features.py --accuracy         # + digits and Fashion-MNIST accuracy
     python benchmarks/bench_features.py --image-shape 32 32 3     # CIFAR-10-sized RGB images
 
-Speed is measured on Fashion-MNIST's training images when their IDX files are found
-(``--fashion-dir``), on random images of the same shape otherwise; the kernels are compiled (or
-loaded from numba's cache) before timing. ``--accuracy`` fits ``LogisticRegression`` on the
-(standardised) features: digits on stratified 70/30 splits for several seeds, Fashion-MNIST on
-its official 60k/10k split.
+Speed is measured on Fashion-MNIST's training images when the data set is found (by
+:mod:`quboclf.datasets`; ``--data-home``, never downloaded), on random images of the same shape
+otherwise; the kernels are compiled (or loaded from numba's cache) before timing.
+``--accuracy`` fits ``LogisticRegression`` on the (standardised) features: digits on the
+studies' stratified 70/30 splits for several seeds, Fashion-MNIST on its official 60k/10k split.
 """
 
 import argparse
-import gzip
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
 from quboclf import RandomConvFeatures
 from quboclf._kernels import warm_up
-
-FASHION = Path("/usr/share/datasets/fashion-mnist")
-
-
-def read_idx(path):
-    """Read a (gzipped) IDX file into a NumPy array (big-endian header, uint8 payload)."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    shape = tuple(int(s) for s in np.frombuffer(data[4 : 4 + 4 * ndim], dtype=">u4"))
-    return np.frombuffer(data[4 + 4 * ndim :], dtype=np.uint8).reshape(shape)
+from quboclf.studies import load_split
 
 
-def load_fashion(directory):
-    directory = Path(directory)
-    parts = {}
-    for split in ("train", "t10k"):
-        images = directory / f"{split}-images-idx3-ubyte.gz"
-        labels = directory / f"{split}-labels-idx1-ubyte.gz"
-        if not images.exists():
-            return None
-        parts[split] = read_idx(images), read_idx(labels)
-    return parts
+def load_fashion(data_home):
+    """Fashion-MNIST's ``(X_train, X_test, y_train, y_test)`` images, or None if not found."""
+    try:
+        return load_split("fashion-mnist", 0, data_home=data_home, download_if_missing=False)
+    except FileNotFoundError:
+        return None
 
 
 def timed(func, repeat):
@@ -61,7 +44,7 @@ def timed(func, repeat):
 def bench_speed(args, params, fashion):
     shape = tuple(args.image_shape)
     if fashion is not None and shape == (28, 28):
-        images = fashion["train"][0][: args.n_images]
+        images = fashion[0][: args.n_images]
         source = "Fashion-MNIST train"
     else:
         rng = np.random.default_rng(0)
@@ -81,19 +64,14 @@ def bench_speed(args, params, fashion):
 
 
 def bench_accuracy(args, params, fashion):
-    from sklearn.datasets import load_digits
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
 
-    X, y = load_digits(return_X_y=True)
     print(f"\nDigits: features + LogisticRegression(max_iter=1000), stratified 70/30, {params}")
     print(f"{'seed':>5} {'d':>5} {'accuracy':>9}")
     accs = []
     for seed in args.seeds:
-        X_tr, X_te, y_tr, y_te = train_test_split(
-            X, y, stratify=y, test_size=0.3, random_state=seed
-        )
+        X_tr, X_te, y_tr, y_te = load_split("digits", seed)
         features = RandomConvFeatures(random_state=seed, **params)
         Z_tr = features.fit_transform(X_tr)
         clf = LogisticRegression(max_iter=1000).fit(Z_tr, y_tr)
@@ -102,9 +80,9 @@ def bench_accuracy(args, params, fashion):
     print(f"{'mean':>5} {'':>5} {np.mean(accs):>9.4f}")
 
     if fashion is None:
-        print("\nFashion-MNIST IDX files not found: skipped.")
+        print("\nFashion-MNIST not found: skipped.")
         return
-    (X_tr, y_tr), (X_te, y_te) = fashion["train"], fashion["t10k"]
+    X_tr, X_te, y_tr, y_te = fashion
     X_tr = X_tr.astype(np.float32)
     X_te = X_te.astype(np.float32)
     print(
@@ -146,7 +124,7 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--fashion-seeds", type=int, default=1, help="seeds run on Fashion-MNIST")
     parser.add_argument("--lr-max-iter", type=int, default=100, help="Fashion-MNIST LR max_iter")
-    parser.add_argument("--fashion-dir", default=str(FASHION))
+    parser.add_argument("--data-home", default=None, help="data folder of quboclf.datasets")
     args = parser.parse_args()
 
     if args.threads:
@@ -168,7 +146,7 @@ def main():
 
     print(f"numba threads: {numba.get_num_threads()}")
     warm_up()
-    fashion = load_fashion(args.fashion_dir)
+    fashion = load_fashion(args.data_home)
     bench_speed(args, params, fashion)
     if args.accuracy:
         bench_accuracy(args, params, fashion)

@@ -12,7 +12,8 @@ layer objective ``‖X Ŵᵀ + 1 b̂ᵀ − (X Wᵀ + 1 bᵀ)‖²_F`` on that m
 objective and test accuracy, the checks "QUBO objective <= min(best GPTQ, AdaRound)" and
 "QUBO accuracy >= best of them − 0.2 points" per seed, and the int4 fit times.
 
-Small neurons (``--what small``): the first layer of a digits MLP 64-64-10 (64 inputs + bias =
+Small neurons (``--what small``): the first layer of a digits MLP 64-64-10 (trained on the
+studies' stratified 70/30 split of each seed, ``quboclf.studies.load_split``; 64 inputs + bias =
 65 rounding values per neuron) at int2 and int4: the QUBO rounding's summed error against the
 floor/ceil optimum proven by branch and bound (``quboclf._ptq.prove_neuron`` with a large node
 budget).
@@ -29,44 +30,22 @@ Run::
 """
 
 import argparse
-import gzip
 import json
 import time
 import warnings
 
 import numpy as np
-from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 from quboclf import QUBOQuantizer
+from quboclf.studies import load_split
 
 
 def load_fashion_mnist():
-    """Fashion-MNIST as floats in [0, 1]: ``(X_train, y_train, X_test, y_test)``."""
-    try:
-        from quboclf.datasets import fetch_fashion_mnist
-
-        Xtr, ytr = fetch_fashion_mnist(subset="train", return_X_y=True)
-        Xte, yte = fetch_fashion_mnist(subset="test", return_X_y=True)
-    except ImportError:
-        root = "/usr/share/datasets/fashion-mnist"
-
-        def read(name, offset):
-            with gzip.open(f"{root}/{name}.gz") as fh:
-                return np.frombuffer(fh.read(), np.uint8, offset=offset)
-
-        Xtr = read("train-images-idx3-ubyte", 16).reshape(-1, 784)
-        ytr = read("train-labels-idx1-ubyte", 8)
-        Xte = read("t10k-images-idx3-ubyte", 16).reshape(-1, 784)
-        yte = read("t10k-labels-idx1-ubyte", 8)
-    return Xtr / 255.0, np.asarray(ytr), Xte / 255.0, np.asarray(yte)
-
-
-def digits_split(seed):
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X / 16.0, y, test_size=0.25, random_state=seed, stratify=y)
+    """Fashion-MNIST as flat rows in [0, 1]: ``(X_train, y_train, X_test, y_test)``."""
+    X_tr, X_te, y_tr, y_te = load_split("fashion-mnist", 0, scale=True)
+    return X_tr, y_tr, X_te, y_te
 
 
 METHODS = (
@@ -186,7 +165,7 @@ def run_small(args):
     print(f"{'seed':>4s} {'width':>5s} {'proven optimum':>15s} {'proven':>7s} "
           f"{'QUBO n=1':>11s} {'ratio':>7s} {'QUBO n=2':>11s} {'ratio':>7s} {'n=2 time':>9s}")
     for seed in range(args.seeds):
-        Xtr, _, ytr, _ = digits_split(seed)
+        Xtr, _, ytr, _ = load_split("digits", seed, scale=True)
         mlp = MLPClassifier((64,), max_iter=300, random_state=seed, batch_size=256)
         mlp.fit(Xtr, ytr)
         rows = np.sort(np.random.RandomState(seed).choice(len(Xtr), min(1024, len(Xtr)),

@@ -38,24 +38,21 @@ from pathlib import Path
 
 import numpy as np
 
-from quboclf.datasets import load_idx
+from quboclf.datasets import fetch_fashion_mnist
 
-FASHION = Path("/usr/share/datasets/fashion-mnist")
 CGROUP_V1 = Path("/sys/fs/cgroup/memory")
 CGROUP_V2 = Path("/sys/fs/cgroup")
 
 
-def load_fashion(directory, subset):
-    prefix = "train" if subset == "train" else "t10k"
-    X = load_idx(directory / f"{prefix}-images-idx3-ubyte.gz").reshape(-1, 784)
-    y = load_idx(directory / f"{prefix}-labels-idx1-ubyte.gz")
-    return X, y
+def load_fashion(data_home, subset):
+    """Fashion-MNIST's training or test rows as float32 pixels / 255, and their labels."""
+    X, y = fetch_fashion_mnist(subset=subset, data_home=data_home, return_X_y=True)
+    return (X.reshape(len(X), -1) / np.float32(255)).astype(np.float32), y
 
 
-def write_tiled(directory, factor, workdir):
+def write_tiled(data_home, factor, workdir):
     """Tile the training set ``factor`` times into ``X_<factor>x.npy`` / ``y_<factor>x.npy``."""
-    X, y = load_fashion(directory, "train")
-    X = (X / np.float32(255)).astype(np.float32)
+    X, y = load_fashion(data_home, "train")
     n = X.shape[0] * factor
     x_path = workdir / f"X_{factor}x.npy"
     y_path = workdir / f"y_{factor}x.npy"
@@ -146,8 +143,7 @@ def child(args):
     y = np.load(args.y)
     if args.in_memory:
         X = np.array(X)
-    X_test, y_test = load_fashion(Path(args.fashion_dir), "test")
-    X_test = (X_test / np.float32(255)).astype(np.float32)
+    X_test, y_test = load_fashion(args.data_home, "test")
     baseline = _status_kib("RssAnon")
     peak = [baseline]
     done = threading.Event()
@@ -200,9 +196,8 @@ def run_child(args, x_path, y_path, *, in_memory, limit):
         str(args.batch_size),
         "--workdir",
         str(args.workdir),
-        "--fashion-dir",
-        str(args.fashion_dir),
     ] + (["--in-memory"] if in_memory else [])
+    cmd += ["--data-home", args.data_home] if args.data_home else []
     procs = peak = group = None
     if limit:
         try:
@@ -239,7 +234,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/quboclf-bench-scale"))
-    parser.add_argument("--fashion-dir", type=Path, default=FASHION)
+    parser.add_argument("--data-home", default=None, help="data folder of quboclf.datasets")
     parser.add_argument("--memory-limit", default="1.5G", help="e.g. 1.5G, 800M, or none")
     parser.add_argument("--n-bits", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=8192)
@@ -262,7 +257,7 @@ def main(argv=None):
     args.workdir.mkdir(parents=True, exist_ok=True)
     runs = []
     for factor in args.factors:
-        x_path, y_path = write_tiled(args.fashion_dir, factor, args.workdir)
+        x_path, y_path = write_tiled(args.data_home, factor, args.workdir)
         try:
             print(f"{factor}x: fitting {60000 * factor} images ...", file=sys.stderr, flush=True)
             result = run_child(args, x_path, y_path, in_memory=False, limit=limit)

@@ -256,7 +256,8 @@ def _unwritable_folder(tmp):
 @pytest.fixture
 def cli_env(no_data, monkeypatch):
     """Offline, no data anywhere, no D-Wave access, and no training allowed."""
-    from quboclf import _bench, _kernels
+    from quboclf import _kernels
+    from quboclf.studies import _runs
 
     monkeypatch.delenv("DWAVE_API_TOKEN", raising=False)
     monkeypatch.setenv("DWAVE_CONFIG_FILE", os.devnull)
@@ -265,7 +266,7 @@ def cli_env(no_data, monkeypatch):
         raise AssertionError("a bad command line reached the computation")
 
     monkeypatch.setattr(_kernels, "warm_up", lambda: None)  # cheap, but may compile
-    monkeypatch.setattr(_bench, "_timed_fit", no_work)
+    monkeypatch.setattr(_runs, "timed_fit", no_work)
     monkeypatch.setattr(RandomConvFeatures, "fit", no_work)
     monkeypatch.setattr(RandomConvFeatures, "_partial_fit_raw", no_work)
     return no_data
@@ -303,8 +304,8 @@ def test_command_line_write_failure(cli_env, monkeypatch, capsys):
     """A folder that fails while the results are written (full disk): exit 1, no traceback."""
     import errno
 
-    from quboclf import _bench
     from quboclf.__main__ import main
+    from quboclf.studies import _report, _runs
 
     common = {
         "dataset": "digits",
@@ -322,12 +323,12 @@ def test_command_line_write_failure(cli_env, monkeypatch, capsys):
         {**common, "model": model, "n_bits": k, "qubo_size": 601 * k}
         for model, k in (("sgd", 0), ("logreg", 0), ("qubo", 2))
     ]
-    monkeypatch.setattr(_bench, "classifier_study", lambda *args, **kwargs: records)
+    monkeypatch.setattr(_runs, "classifier_study", lambda *args, **kwargs: records)
 
     def full_disk(records, path):
         raise OSError(errno.ENOSPC, "No space left on device", path)
 
-    monkeypatch.setattr(_bench, "write_csv", full_disk)
+    monkeypatch.setattr(_report, "write_csv", full_disk)
     out = cli_env / "out"
     assert main(["bench", "classifier", "--bits", "2", "--quiet", "--out", str(out)]) == 1
     stdout, stderr = capsys.readouterr()
@@ -343,7 +344,7 @@ def test_command_line_write_failure(cli_env, monkeypatch, capsys):
 
 def test_subsample_just_below_the_rows():
     """A subsample leaving fewer rows out than there are classes (no stratified split exists)."""
-    from quboclf._bench import load_split
+    from quboclf.studies import load_split
 
     X_tr, X_te, y_tr, y_te = load_split("digits", 0, subsample=1250)
     assert (X_tr.shape, X_te.shape) == ((1250, 64), (540, 64))
@@ -365,15 +366,15 @@ def _classifier_records():
 
 def test_command_line_ctrl_c_saves_what_finished(cli_env, monkeypatch, capsys):
     """Ctrl-C halfway: exit 130, no traceback, the finished results printed and written."""
-    from quboclf import _bench
     from quboclf.__main__ import main
+    from quboclf.studies import _runs
 
     def interrupted_study(*args, **kwargs):
-        records = _bench._new_records()
+        records = _runs._new_records()
         records.extend(_classifier_records())
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_bench, "classifier_study", interrupted_study)
+    monkeypatch.setattr(_runs, "classifier_study", interrupted_study)
     out = cli_env / "out"
     assert main(["bench", "classifier", "--bits", "2", "4", "--quiet", "--out", str(out)]) == 130
     stdout, stderr = capsys.readouterr()
@@ -385,15 +386,15 @@ def test_command_line_ctrl_c_saves_what_finished(cli_env, monkeypatch, capsys):
 
 
 def test_command_line_ctrl_c_before_any_result(cli_env, monkeypatch, capsys):
-    from quboclf import _bench
     from quboclf.__main__ import main
+    from quboclf.studies import _runs
 
-    _bench._new_records().extend(_classifier_records())  # an earlier study's, not this one's
+    _runs._new_records().extend(_classifier_records())  # an earlier study's, not this one's
 
     def interrupted_study(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_bench, "quantizer_study", interrupted_study)
+    monkeypatch.setattr(_runs, "quantizer_study", interrupted_study)
     out = cli_env / "out"
     assert main(["bench", "quantizer", "--bits", "2", "--quiet", "--out", str(out)]) == 130
     stdout, stderr = capsys.readouterr()

@@ -7,13 +7,13 @@ import numba
 import pytest
 
 import quboclf
-from quboclf import __main__ as cli
 from quboclf.__main__ import main
+from quboclf.studies import _cli, _environment
 
 
 def test_version(capsys):
     with pytest.raises(SystemExit) as exc:
-        cli._parser().parse_args(["--version"])
+        _cli._parser().parse_args(["--version"])
     assert exc.value.code == 0
     assert capsys.readouterr().out.startswith(f"quboclf {quboclf.__version__} (Python ")
 
@@ -62,12 +62,12 @@ def test_bad_threads_value(capsys):
 def test_compile_notice_only_on_a_cold_cache(monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(quboclf, "warm_up", lambda: calls.append(1))
-    monkeypatch.setattr(cli, "_cache_is_cold", lambda: True)
-    cli._warm_up(quiet=False)
+    monkeypatch.setattr(_environment, "_cache_is_cold", lambda: True)
+    _environment.warm_up_with_notice(quiet=False)
     assert "compiling kernels (first run only" in capsys.readouterr().err
-    monkeypatch.setattr(cli, "_cache_is_cold", lambda: False)
-    cli._warm_up(quiet=False)
-    cli._warm_up(quiet=True)
+    monkeypatch.setattr(_environment, "_cache_is_cold", lambda: False)
+    _environment.warm_up_with_notice(quiet=False)
+    _environment.warm_up_with_notice(quiet=True)
     assert capsys.readouterr().err == ""  # a warm cache loads silently
     assert len(calls) == 3
 
@@ -80,12 +80,12 @@ def test_cache_is_cold_reads_numba_index(tmp_path, monkeypatch):
 
     kernel.__module__ = "quboclf._kernels._anneal"
     fake = SimpleNamespace(stats=SimpleNamespace(cache_path=str(tmp_path)), py_func=kernel)
-    monkeypatch.setattr(cli, "_kernel_dispatchers", lambda: iter([fake]))
-    assert cli._cache_is_cold()  # no index file: numba will compile
+    monkeypatch.setattr(_environment, "_kernel_dispatchers", lambda: iter([fake]))
+    assert _environment._cache_is_cold()  # no index file: numba will compile
     qualname = kernel.__qualname__
     (tmp_path / f"_anneal.{qualname}-12.py311.nbi").write_bytes(b"")
-    assert not cli._cache_is_cold()
+    assert not _environment._cache_is_cold()
     # and the real kernels' layout is understood (they are compiled by now)
     monkeypatch.undo()
     quboclf.warm_up()
-    assert not cli._cache_is_cold()
+    assert not _environment._cache_is_cold()

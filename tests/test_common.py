@@ -1,12 +1,13 @@
 """Checks every public estimator must pass, written once for all of them.
 
 In the manner of scikit-learn's ``sklearn/tests/test_common.py``: scikit-learn's estimator
-checks and its check of ``_parameter_constraints``; bad inputs and parameters (one table per estimator: each row is a factory, a bad input or
-parameter, the exception type and a regex the message must match, so that every error names the
-problem and, where there is one, the fix) and the "a failed fit changes nothing" guarantee;
-the same model whatever ``n_jobs``, BLAS threads or process; pickling. Every estimator comes from
-the one factory of ``conftest.py`` (:func:`make_estimator`). Tests of what a single estimator
-does belong to its own file (``test_classifier.py``, ``test_quantizer.py``, ``test_features.py``).
+checks and its check of ``_parameter_constraints``; bad inputs and parameters (one table per
+estimator: each row is a factory, a bad input or parameter, the exception type and a regex the
+message must match, so that every error names the problem and, where there is one, the fix) and
+the "a failed fit changes nothing" guarantee; the same model whatever ``n_jobs``, BLAS threads or
+process; pickling. Every estimator comes from the one factory of ``conftest.py``
+(:func:`make_estimator`). Tests of what a single estimator does belong to its own file
+(``test_classifier.py``, ``test_quantizer.py``, ``test_features.py``).
 
 The tests that start fresh interpreters are marked ``slow`` (``python -m pytest -m "not slow"``
 skips them; CI runs them).

@@ -108,14 +108,6 @@ def check_digest(path, what, expected, actual):
         )
 
 
-def file_digest(path, algo):
-    h = hashlib.new(algo)
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_COPY_CHUNK), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 # ---------------------------------------------------------------------------------------------
 # Writing into the data folder: clear errors, normal permissions, no stale temporary files
 
