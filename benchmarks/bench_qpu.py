@@ -287,9 +287,11 @@ def run_quantizer(args):
 
 
 def run_selection(args):
+    from _problems import build_layer_qubos
+
     from quboclf import _qubo
     from quboclf._quantizer import _dense_layers
-    from quboclf._rounding import build_layer_qubos, choose_scale
+    from quboclf._rounding import choose_scale
 
     mlp, Xc, _ = fmnist_model(args)
     _, W, b, _, _ = _dense_layers(mlp)[0]
@@ -327,9 +329,11 @@ def run_selection(args):
 
 def run_noise(args):
     """Objective of the first neurons of layer 1 against the noise σ of the mocked QPU."""
+    from _problems import build_layer_qubos
+
     from quboclf import _qubo
     from quboclf._quantizer import _dense_layers
-    from quboclf._rounding import build_layer_qubos, choose_scale
+    from quboclf._rounding import choose_scale
 
     mlp, Xc, _ = fmnist_model(args)
     _, W, b, _, _ = _dense_layers(mlp)[0]

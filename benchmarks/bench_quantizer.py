@@ -194,11 +194,12 @@ def run_small(args):
 
 
 def run_speed(args):
+    from _problems import build_layer_qubos
     from dwave.samplers import SimulatedAnnealingSampler
 
     from quboclf._quantizer import _dense_layers
     from quboclf._qubo import energy, sample_to_levels, to_bqm
-    from quboclf._rounding import build_layer_qubos, choose_scale
+    from quboclf._rounding import choose_scale
 
     Xtr, ytr, _, _ = load_fashion_mnist()
     rng = np.random.default_rng(0)

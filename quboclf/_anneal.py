@@ -87,7 +87,7 @@ def _vectors(problem):
 
 
 def _free_indices(problem):
-    return np.flatnonzero(problem.lower < problem.upper).astype(np.int64)
+    return np.flatnonzero(problem.free).astype(np.int64)
 
 
 def default_beta_range(problem):

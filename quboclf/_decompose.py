@@ -312,7 +312,7 @@ def decompose(
     m = np.array(levels, dtype=np.int64)
     if m.shape != (problem.n_variables,) or np.any(m < lower) or np.any(m > upper):
         raise ValueError("the start levels must have shape (n,) and lie within the bounds")
-    free = np.flatnonzero(lower < upper)
+    free = np.flatnonzero(problem.free)
     result = DecomposeResult(levels=m, energy=float(_qubo.energy(problem, m)))
     if free.size == 0:
         return result

@@ -358,7 +358,6 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
             filters -= filters.mean(axis=(1, 2, 3), keepdims=True)
         norms = np.sqrt(np.sum(filters**2, axis=(1, 2, 3), keepdims=True))
         self.filters_ = filters / np.where(norms > 0, norms, 1.0)
-        self._n_features_out = self.n_filters * self._pool_grid[0] * self._pool_grid[1]
         self.n_samples_seen_ = 0
         self.mean_ = self.var_ = self.scale_ = None
         return images

@@ -320,13 +320,13 @@ class QuadraticProblem:
         return self.H.shape[0] * self.n_bits
 
     @property
-    def is_bounded(self):
-        """True if some level bound is tighter than the full ``[0, 2**n_bits)`` range."""
-        return bool(np.any(self.lower > 0) or np.any(self.upper < 2**self.n_bits - 1))
+    def free(self):
+        """Boolean mask (n,) of the variables with a choice, ``lower < upper``."""
+        return self.lower < self.upper
 
     @property
     def fixed(self):
-        """Boolean mask (n,) of the variables fixed by ``lower == upper``."""
+        """Boolean mask (n,) of the variables fixed by ``lower == upper``: ``~free``."""
         return self.lower == self.upper
 
 
@@ -468,7 +468,7 @@ def qubo_matrix(problem, out=None):
 
 def _check_bqm_bounds(problem):
     """Mask of fixed variables; raise if some bound is partial (not representable in a BQM)."""
-    fixed = problem.lower == problem.upper
+    fixed = problem.fixed
     partial = ~fixed & ((problem.lower > 0) | (problem.upper < 2**problem.n_bits - 1))
     if np.any(partial):
         j = int(np.flatnonzero(partial)[0])

@@ -464,7 +464,7 @@ def make_solver(sampler, sampler_params=None, *, defaults=None, schedule=None):
 
 def _free_qubo_variables(problem):
     """Number of binary variables of ``to_bqm(problem)``: bits of the non-fixed levels."""
-    return int(np.count_nonzero(problem.lower != problem.upper)) * problem.n_bits
+    return int(np.count_nonzero(problem.free)) * problem.n_bits
 
 
 def _ising_beta_range(bqm, excitation_rate=0.01):

@@ -36,3 +36,80 @@ def no_data(tmp_path, monkeypatch):
 
     monkeypatch.setattr(urllib.request, "urlopen", offline)
     return tmp_path
+
+
+# ---------------------------------------------------------------------------------------------
+# One factory of small, fast estimators for every test file (test_common.py runs the generic
+# checks on them; per-module files override what they test).
+
+#: Few, short anneals: the tests check behaviour, not solution quality.
+SA_FAST = {"num_reads": 1, "num_sweeps": 20}
+
+
+def _fast_params(Estimator):
+    from sklearn.linear_model import LogisticRegression
+
+    from quboclf import QUBOCNNClassifier, QUBOQuantizer, RandomConvFeatures
+
+    return {
+        QUBOCNNClassifier: {
+            "features": "passthrough",
+            "n_bits": 3,
+            "max_iter": 3,
+            "sampler_params": SA_FAST,
+            "random_state": 0,
+        },
+        QUBOQuantizer: {
+            "estimator": LogisticRegression(),
+            "n_bits": 3,
+            "sampler_params": {"num_sweeps": 20},
+            "random_state": 0,
+        },
+        RandomConvFeatures: {"n_filters": 2, "kernel_size": 3, "pool_grid": 2, "random_state": 0},
+    }[Estimator]
+
+
+def make_estimator(Estimator, **params):
+    """A small, fast ``Estimator`` (one of the public estimators); ``params`` override.
+
+    Examples
+    --------
+    >>> from quboclf import QUBOCNNClassifier
+    >>> make_estimator(QUBOCNNClassifier, n_bits=4).n_bits
+    4
+    """
+    return Estimator(**{**_fast_params(Estimator), **params})
+
+
+# ---------------------------------------------------------------------------------------------
+# References the tests compare the package against
+
+
+def quantize_nearest(values, scale, n_bits):
+    """Round-to-nearest integers ``q`` (on ``integer_grid``, clipped) of ``values / scale``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> quantize_nearest(np.array([0.26, -0.9, 0.05]), 0.25, 2)
+    array([ 1, -1,  0])
+    >>> quantize_nearest(np.array([0.26, -0.9, 0.0]), 0.5, 1)  # sign grid, 0 goes to +1
+    array([ 1, -1,  1])
+    """
+    import numpy as np
+
+    from quboclf._rounding import integer_grid
+
+    qmin, qmax, step = integer_grid(n_bits)
+    u = np.asarray(values, dtype=np.float64) / scale
+    q = np.clip(qmin + step * np.floor((u - qmin) / step + 0.5), qmin, qmax)
+    return q.astype(np.int64)
+
+
+def layer_objective(X, W, b, W_hat, b_hat):
+    """``‖X Ŵᵀ + 1 b̂ᵀ − (X Wᵀ + 1 bᵀ)‖²_F``, computed directly from the calibration inputs."""
+    import numpy as np
+
+    X = np.asarray(X, dtype=np.float64)
+    diff = X @ (np.asarray(W_hat) - W).T + (np.asarray(b_hat) - b)
+    return float(np.sum(diff * diff))

@@ -99,7 +99,7 @@ class Tracker:
 def descend_reference(problem, m, *, flips=False):
     """Greedy descent: best single-level change per variable (or single-bit flips), in order."""
     tr = Tracker(problem, m)
-    free = np.flatnonzero(problem.lower < problem.upper)
+    free = np.flatnonzero(problem.free)
     changed = True
     while changed:
         changed = False
@@ -126,7 +126,7 @@ def anneal_read_reference(problem, m0, betas, seed, carry):
     """One read of ``anneal_levels`` without polish, replayed in Python on the same stream."""
     tr = Tracker(problem, m0)
     state = splitmix64(int(seed))
-    free = np.flatnonzero(problem.lower < problem.upper)
+    free = np.flatnonzero(problem.free)
     best, e_best = tr.m.copy(), tr.e
     K = problem.n_bits
     for beta in betas:
@@ -226,7 +226,7 @@ def test_anneal_kernel_matches_reference(carry, n, n_bits, n_fixed, bounded):
     seeds = np.array([7, 2**31 - 1, 0], dtype=np.int64)
     levels = np.tile(m0, (3, 1))
     energies = np.empty(3)
-    free = np.flatnonzero(problem.lower < problem.upper).astype(np.int64)
+    free = np.flatnonzero(problem.free).astype(np.int64)
     kernels.anneal_levels(
         problem.H, problem.h, problem.delta, problem.offset, problem.lower, problem.upper,
         n_bits, free, levels, betas, carry, seeds, False, energies,
@@ -246,7 +246,7 @@ def test_descent_kernels_match_reference(flips, seed):
     expected, e_expected = descend_reference(problem, m0, flips=flips)
     m = m0.copy()
     u = problem.H @ (problem.offset + problem.delta * m)
-    free = np.flatnonzero(problem.lower < problem.upper).astype(np.int64)
+    free = np.flatnonzero(problem.free).astype(np.int64)
     args = (problem.H, problem.h, problem.delta, problem.lower, problem.upper, free)
     if flips:
         total, _ = kernels.descend_flips(*args, problem.n_bits, m, u, 1000)
@@ -328,7 +328,7 @@ def test_anneal_result_contract(seed, n, n_bits, n_fixed, moves, polish, warm):
     assert result.levels.shape == (3, n) and result.levels.dtype == np.int64
     assert result.energies.shape == (3,)
     assert np.all(result.levels >= problem.lower) and np.all(result.levels <= problem.upper)
-    fixed = problem.lower == problem.upper
+    fixed = problem.fixed
     assert np.all(result.levels[:, fixed] == problem.lower[fixed])
     np.testing.assert_allclose(result.energies, energy(problem, result.levels), atol=1e-9)
     assert result.best_energy == result.energies.min()
@@ -366,7 +366,7 @@ def test_random_start_is_uniform_in_bounds_and_zero_sweeps_only_polish():
     np.testing.assert_array_equal(raw.best_levels, m0)
     starts = anneal(problem, num_sweeps=0, num_reads=50, polish=False, seed=0).levels
     assert np.all(starts >= problem.lower) and np.all(starts <= problem.upper)
-    free = problem.lower < problem.upper
+    free = problem.free
     assert np.all(starts[:, free].min(axis=0) == problem.lower[free])
     assert np.all(starts[:, free].max(axis=0) == problem.upper[free])
 
@@ -412,7 +412,7 @@ def test_shared_H_is_not_copied():
 def test_default_beta_range_formula():
     rng = np.random.default_rng(5)
     problem = random_problem(rng, 6, 5, n_fixed=2)
-    free = problem.lower < problem.upper
+    free = problem.free
     c = 0.5 * problem.delta[free] ** 2 * np.diag(problem.H)[free]
     hot, cold = default_beta_range(problem)
     assert hot == pytest.approx(math.log(2) / (4**4 * np.median(c)))

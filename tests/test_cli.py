@@ -138,6 +138,7 @@ def test_info(capsys, monkeypatch):
         assert text in stdout
 
 
+@pytest.mark.slow
 def test_subprocess_module_entry_point(tmp_path):
     # The real command, as users run it: python -m quboclf ...
     env = {**os.environ, "DWAVE_API_TOKEN": "", "QUBOCLF_DATA": str(tmp_path / "data")}

@@ -15,8 +15,12 @@ distributed = pytest.importorskip("distributed")
 
 from quboclf import QUBOCNNClassifier, QUBOQuantizer  # noqa: E402
 
-# short fits on purpose: the point is equality with the local fit, not convergence
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+# short fits on purpose: the point is equality with the local fit, not convergence; a cluster of
+# worker processes takes a while to start (``-m "not slow"`` skips this file)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    pytest.mark.slow,
+]
 
 
 @pytest.fixture(scope="module")

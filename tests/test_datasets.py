@@ -24,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.utils._param_validation import InvalidParameterError
 
+from quboclf import datasets as qds
 from quboclf.datasets import (
     DataIntegrityError,
     _base,
@@ -1192,3 +1193,36 @@ def test_killed_extraction_leaves_no_part_file_behind(data_home, system_dir, mon
     fetch_emnist(data_home=data_home, subset="test")
     assert not any(p.exists() for p in stale)
     assert all(p.exists() for p in alive)  # a running process's, or too recent to judge
+
+
+# -- bad files and calls, through the package namespace
+
+
+def test_load_idx_bad_files(tmp_path):
+    not_idx = tmp_path / "x.idx"
+    not_idx.write_bytes(b"hello world")
+    with pytest.raises(qds.DataIntegrityError, match=r"is not an IDX file: bad magic number"):
+        qds.load_idx(not_idx)
+    with pytest.raises(FileNotFoundError, match="missing"):
+        qds.load_idx(tmp_path / "missing")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        (
+            {"download_if_missing": False},
+            FileNotFoundError,
+            r"(?s)MNIST: could not find 'train-images-idx3-ubyte'.*Searched",
+        ),
+        (
+            {"subset": "bogus"},
+            ValueError,
+            r"'subset' parameter of fetch_mnist must be a str among .*Got 'bogus'",
+        ),
+    ],
+)
+def test_fetch_mnist_bad_calls(tmp_path, monkeypatch, kwargs, exc, match):
+    monkeypatch.setenv("QUBOCLF_DATA", str(tmp_path))
+    with pytest.raises(exc, match=match):
+        qds.fetch_mnist(data_home=tmp_path, **kwargs)

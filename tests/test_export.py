@@ -377,6 +377,7 @@ _THREADS_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_blas_threads_setting_in_a_subprocess():
     # started with one thread: the setting must raise the count, not only lower it
     env = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}

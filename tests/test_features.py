@@ -1,17 +1,17 @@
 """Tests of RandomConvFeatures and of the fused conv/pool kernel."""
 
-import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+from conftest import make_estimator
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.base import clone
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from quboclf import RandomConvFeatures
 from quboclf._kernels._conv import (
@@ -21,69 +21,6 @@ from quboclf._kernels._conv import (
     conv_pool,
     conv_pool_reference,
 )
-
-# With image_shape=None the default estimator only accepts square single-channel rows; these
-# checks feed it rows of 2, 3, 5 or 10 features, which it rightly refuses.
-_NON_SQUARE = (
-    "the check's X has a non-square number of features, which image_shape=None refuses "
-    "(the same checks pass with image_shape=(1, -1))"
-)
-_DEFAULT_FAILS = [
-    "check_fit_score_takes_y",
-    "check_estimators_overwrite_params",
-    "check_dont_overwrite_parameters",
-    "check_estimators_fit_returns_self",
-    "check_readonly_memmap_input",
-    "check_estimators_dtypes",
-    "check_dtype_object",
-    "check_pipeline_consistency",
-    "check_estimators_nan_inf",
-    "check_estimators_pickle",
-    "check_f_contiguous_array_estimator",
-    "check_transformer_general",
-    "check_transformer_preserve_dtypes",
-    "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance",
-    "check_fit2d_1sample",
-    "check_dict_unchanged",
-    "check_fit_idempotent",
-    "check_fit_check_is_fitted",
-    "check_n_features_in",
-    "check_fit2d_predict1d",
-    "check_transformer_data_not_an_array",
-]
-
-
-def _expected_failed_checks(estimator):
-    if estimator.image_shape is None:
-        return dict.fromkeys(_DEFAULT_FAILS, _NON_SQUARE)
-    if estimator.padding == "valid":
-        return {
-            "check_fit2d_1feature": "a 1 x 1 image is smaller than the (1, 2) kernel with "
-            "padding='valid'; the error says so instead of naming the number of features"
-        }
-    return {}
-
-
-@parametrize_with_checks(
-    [
-        RandomConvFeatures(),
-        # Rows as 1 x n images accept every X the checks generate.
-        RandomConvFeatures(image_shape=(1, -1), n_filters=3, pool_grid=2),
-        RandomConvFeatures(
-            image_shape=(1, -1),
-            n_filters=2,
-            kernel_size=(1, 2),
-            padding="valid",
-            activation="abs",
-            pooling="max",
-            standardize=False,
-        ),
-    ],
-    expected_failed_checks=_expected_failed_checks,
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 def _bins(length, n_bins):
@@ -365,14 +302,6 @@ def test_pandas_output(digits):
         est2.get_feature_names_out(["a"] * 64)
 
 
-def test_pickle_and_clone(digits):
-    X = digits[0][:20]
-    est = RandomConvFeatures(random_state=0).fit(X)
-    again = pickle.loads(pickle.dumps(est))
-    np.testing.assert_array_equal(again.transform(X), est.transform(X))
-    assert not hasattr(clone(est), "filters_")
-
-
 # --- errors -------------------------------------------------------------------------------------
 
 
@@ -444,3 +373,50 @@ def test_digits_linear_head_accuracy(digits):
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, stratify=y, test_size=0.3, random_state=0)
     model = make_pipeline(RandomConvFeatures(random_state=0), LogisticRegression(max_iter=1000))
     assert model.fit(X_tr, y_tr).score(X_te, y_te) >= 0.97
+
+
+def test_huge_chunk_does_not_spoil_a_fitted_transformer():
+    """partial_fit with a chunk whose feature variance overflows: an error, the model kept."""
+    X16, _ = make_classification(n_samples=30, n_features=16, random_state=0)
+    est = make_estimator(RandomConvFeatures).fit(X16)
+    before = dict(vars(est))
+    expected = est.transform(X16)
+    with pytest.raises(ValueError, match=r"pixel values as large as .*variance over the images "
+                       r"overflows float64.*Rescale X first"):
+        est.partial_fit(X16[:5] * 1e155)
+    after = dict(vars(est))
+    assert all(after[key] is before[key] for key in before)
+    np.testing.assert_array_equal(est.transform(X16), expected)
+    assert est.n_samples_seen_ == 30
+
+
+KERNEL_CTRL_C = """
+import os, signal, sys, threading
+import numpy as np
+from quboclf import RandomConvFeatures
+
+# Python's own Ctrl-C handler, as at a terminal: a shell starting a job in the background hands it
+# SIGINT ignored, which this process (and the test) would otherwise inherit
+signal.signal(signal.SIGINT, signal.default_int_handler)
+X = np.random.default_rng(0).random((6000, 28, 28))
+features = RandomConvFeatures(random_state=0).fit(X[:10])
+features.transform(X[:10])  # compiled
+# SIGINT from another thread while the nogil kernel runs: numba's dispatcher used to turn
+# the KeyboardInterrupt into "SystemError: ... returned a result with an exception set"
+threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+try:
+    for _ in range(50):
+        features.transform(X)
+    print("not interrupted")
+except BaseException as exc:
+    print(type(exc).__name__)
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_the_convolution_is_a_keyboard_interrupt():
+    for _ in range(3):
+        proc = subprocess.run(
+            [sys.executable, "-c", KERNEL_CTRL_C], capture_output=True, text=True, timeout=300
+        )
+        assert proc.stdout.strip() == "KeyboardInterrupt", proc.stdout + proc.stderr

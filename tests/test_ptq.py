@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import layer_objective
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import load_iris, make_classification
@@ -26,7 +27,7 @@ from quboclf._ptq import (
     round_nearest,
     sphere_decode_reference,
 )
-from quboclf._rounding import choose_scale, layer_objective
+from quboclf._rounding import choose_scale
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

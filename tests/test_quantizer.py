@@ -1,11 +1,11 @@
 """Tests of QUBOQuantizer and the per-layer rounding functions behind it."""
 
 import copy
-import pickle
 import warnings
 
 import numpy as np
 import pytest
+from conftest import layer_objective, quantize_nearest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone, is_classifier, is_regressor
@@ -24,67 +24,17 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import parametrize_with_checks
-from sklearn.utils.validation import has_fit_parameter
 
 from quboclf import QUBOQuantizer
-from quboclf._qubo import energy
-from quboclf._rounding import (
-    build_layer_qubos,
-    choose_scale,
-    integer_dtype,
-    integer_grid,
-    layer_objective,
-    quantize_nearest,
-    round_layer,
-)
-from quboclf._samplers import make_solver
+from quboclf._ptq import layer_rounding, neighbourhood_box, qubo_round, round_nearest
+from quboclf._quantizer import _neuron_problems, _sampler_solve
+from quboclf._qubo import objective
+from quboclf._rounding import choose_scale, integer_dtype, integer_grid
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def small_mlp(**kw):
-    return MLPClassifier(hidden_layer_sizes=(10,), max_iter=500, random_state=0, **kw)
-
-
-# -- scikit-learn's estimator checks --------------------------------------------------------------
-
-def _expected_failed_checks(estimator):
-    # sample_weight goes to the wrapped estimator's fit, but the calibration rows are drawn
-    # uniformly from X: a row given weight 2 is not the same as the row twice
-    failed = {
-        "check_sample_weight_equivalence_on_dense_data": (
-            "the calibration rows are drawn from X uniformly, whatever the weights"
-        ),
-    }
-    if not has_fit_parameter(estimator.estimator, "sample_weight"):
-        # MLPClassifier takes sample_weight from scikit-learn 1.7 on
-        for check in (
-            "check_sample_weights_pandas_series",
-            "check_sample_weights_not_an_array",
-            "check_sample_weights_list",
-            "check_sample_weights_shape",
-            "check_sample_weights_not_overwritten",
-            "check_sample_weights_invariance",
-            "check_classifiers_one_label_sample_weights",
-        ):
-            failed[check] = "the wrapped estimator does not accept sample_weight"
-    return failed
-
-
-# The quantizer is a classifier (or regressor, following the wrapped estimator) whose
-# transform() returns the quantized model's outputs.
-@parametrize_with_checks(
-    [
-        QUBOQuantizer(small_mlp(), n_bits=8, random_state=0),
-        QUBOQuantizer(Ridge(), n_bits=6, random_state=0),
-    ],
-    expected_failed_checks=_expected_failed_checks,
-)
-def test_sklearn_compatible(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)
+# scikit-learn's estimator checks, determinism across n_jobs and pickling: tests/test_common.py
 
 
 # -- the mathematics of the rounding QUBOs ------------------------------------------------------
@@ -132,6 +82,12 @@ def _random_layer(seed, n, f, N):
     return X, W, b
 
 
+def _layer_rounding(X, W, b, n_bits, per_channel=False, **kw):
+    s_w = choose_scale(W, n_bits, per_channel=per_channel)
+    s_b = choose_scale(b, n_bits)
+    return s_w, s_b, layer_rounding(X, W, b, s_w, s_b, n_bits, **kw)
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     seed=st.integers(0, 2**31 - 1),
@@ -143,29 +99,26 @@ def _random_layer(seed, n, f, N):
 )
 def test_neuron_objectives_sum_to_layer_objective(seed, n, f, N, n_bits, per_channel):
     X, W, b = _random_layer(seed, n, f, N)
-    s_w = choose_scale(W, n_bits, per_channel=per_channel)
-    s_b = choose_scale(b, n_bits)
-    qubos = build_layer_qubos(X, W, b, s_w, s_b, n_bits)
+    s_w, s_b, lr = _layer_rounding(X, W, b, n_bits, per_channel)
+    # random positions within the floor/ceil box, on the grid
+    lo, hi = neighbourhood_box(lr, 1)
     rng = np.random.default_rng(seed + 1)
-    V = np.where(qubos.free, rng.integers(0, 2, qubos.base.shape), 0)
-    q = qubos.integers(V)
+    k = lo + rng.integers(0, 2, lo.shape) * (hi - lo)
+    q = lr.integers(k)
     qmin, qmax, step = integer_grid(n_bits)
     assert q.min() >= qmin and q.max() <= qmax and np.all((q - qmin) % step == 0)
     W_hat = np.reshape(s_w, (-1, 1)) * q[:, :-1]
     b_hat = s_b * q[:, -1]
     direct = layer_objective(X, W, b, W_hat, b_hat)
-    per_neuron = [
-        energy(qubos.problem(l), V[l]) + qubos.constant(l) for l in range(n)
-    ]
     scale = 1.0 + direct
+    assert abs(lr.objectives(k).sum() - direct) <= 1e-9 * scale
+    # each neuron's QUBO, as get_qubos exports it and the samplers see it: its objective at
+    # the levels k - lo is the neuron's share of the layer objective
+    qubos = _neuron_problems(lr, k, 1, names=range(lr.G.shape[0]))
+    per_neuron = [objective(qubo.problem, qubo.initial) for qubo in qubos]
     assert abs(sum(per_neuron) - direct) <= 1e-9 * scale
-    assert abs(qubos.objectives(V).sum() - direct) <= 1e-9 * scale
-    # ‖e_l‖² with e_l the residual of rounding everything down; nearest is the grid's nearest.
-    A = np.hstack([X, np.ones((N, 1))])
-    for l in range(n):
-        e = A @ qubos.d[l]
-        assert abs(qubos.constant(l) - e @ e) <= 1e-9 * (1 + e @ e)
-    nearest_q = qubos.integers(qubos.nearest)
+    # round_nearest is the grid's nearest point, as quantize_nearest computes it
+    nearest_q = lr.integers(round_nearest(lr))
     np.testing.assert_array_equal(
         nearest_q[:, :-1], quantize_nearest(W, np.reshape(s_w, (-1, 1)), n_bits)
     )
@@ -174,79 +127,99 @@ def test_neuron_objectives_sum_to_layer_objective(seed, n, f, N, n_bits, per_cha
 
 def test_shared_curvature_is_one_array():
     X, W, b = _random_layer(0, 4, 5, 20)
-    qubos = build_layer_qubos(X, W, b, 0.1, 0.1, 4)
-    assert all(qubos.problem(l).H is qubos.H for l in range(4))
+    _, _, lr = _layer_rounding(X, W, b, 4)
+    qubos = _neuron_problems(lr, round_nearest(lr), 2, names=range(6))
+    H = qubos[0].problem.H
+    assert all(qubo.problem.H is H for qubo in qubos)
     A = np.hstack([X, np.ones((20, 1))])
-    np.testing.assert_allclose(qubos.H, 2 * A.T @ A)
+    np.testing.assert_allclose(H, 2 * A.T @ A)
 
 
 def test_fixed_variables_where_rounding_leaves_the_range():
-    # Scale 0.1 at 2 bits: values beyond ±0.1 clip, and their choice is forced.
+    # Scale 0.1 at 2 bits (grid -1, 0, 1): values beyond ±0.1 clip, and their choice is forced.
     W = np.array([[0.25, -0.3, 0.05, 0.1]])
-    qubos = build_layer_qubos(np.eye(4), W, np.array([0.0]), 0.1, 0.1, 2)
-    np.testing.assert_array_equal(qubos.free[0], [False, False, True, False, True])
-    np.testing.assert_array_equal(qubos.integers(qubos.nearest)[0], [1, -1, 1, 1, 0])
-    problem = qubos.problem(0)
-    np.testing.assert_array_equal(problem.lower == problem.upper, ~qubos.free[0])
+    lr = layer_rounding(np.eye(4), W, np.array([0.0]), 0.1, 0.1, 2)
+    lo, hi = neighbourhood_box(lr, 1)
+    np.testing.assert_array_equal(hi[0] > lo[0], [False, False, True, False, True])
+    np.testing.assert_array_equal(lr.integers(round_nearest(lr))[0], [1, -1, 1, 1, 0])
+    # a sampler's QUBO of this neuron keeps the bits of exactly the other values (one bit each)
+    sampler = _RecordingSampler()
+    k = round_nearest(lr)
+    _sampler_solve(lr, sampler, {}, seeds=[0])(0, lo[0], hi[0], k[0])
+    (variables,) = sampler.variables
+    assert variables == [2, 4]
+
+
+class _RecordingSampler:
+    """A dimod sampler that solves exactly and records the variables of each BQM."""
+
+    parameters: dict = {}
+    properties: dict = {}
+
+    def __init__(self):
+        self.variables = []
+
+    def sample(self, bqm, **kwargs):
+        import dimod
+
+        self.variables.append(sorted(bqm.variables))
+        return dimod.ExactSolver().sample(bqm)
 
 
 def test_no_bias_layer_keeps_zero_bias():
     X, W, _ = _random_layer(0, 3, 4, 10)
-    qubos = build_layer_qubos(X, W, np.zeros(3), 0.1, 1.0, 3, fit_bias=False)
-    assert not qubos.free[:, -1].any()
-    V, _, _ = round_layer(qubos, solve=_exact_solve)
-    assert np.all(qubos.integers(V)[:, -1] == 0)
+    lr = layer_rounding(X, W, np.zeros(3), 0.1, 1.0, 3, fit_bias=False)
+    assert not lr.active[-1]
+    k, _ = qubo_round(lr, solve=_sampler_solve(lr, "exact", {}, seeds=range(3)))
+    assert np.all(lr.integers(k)[:, -1] == 0)
     with pytest.raises(ValueError, match="zero bias"):
-        build_layer_qubos(X, W, np.ones(3), 0.1, 1.0, 3, fit_bias=False)
-
-
-def _exact_solve(problem, initial, seed):
-    return make_solver("exact").solve(problem).levels
+        layer_rounding(X, W, np.ones(3), 0.1, 1.0, 3, fit_bias=False)
 
 
 @pytest.mark.parametrize("n_bits", [1, 2, 3, 4, 8])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_sa_finds_the_exact_optimum_on_small_layers(n_bits, seed):
-    X, W, b = _random_layer(seed, 6, 11, 30)  # 12 free variables per neuron at most
-    qubos = build_layer_qubos(X, W, b, choose_scale(W, n_bits), choose_scale(b, n_bits), n_bits)
-    _, near, exact = round_layer(qubos, solve=_exact_solve)
-    quantizer_sa = QUBOQuantizer(Ridge(), n_bits=n_bits, random_state=seed)
-    _, _, sa = round_layer(qubos, solve=_quantizer_solve(quantizer_sa, qubos), seeds=range(6))
-    np.testing.assert_allclose(sa, exact, rtol=1e-9, atol=1e-12)
-    assert np.all(exact <= near)
+    # The quantizer's SA schedule on the floor/ceil QUBO of each neuron (12 values at most)
+    # reaches the exact sampler's optimum from round-to-nearest.
+    X, W, b = _random_layer(seed, 6, 11, 30)
+    _, _, lr = _layer_rounding(X, W, b, n_bits)
+    lo, hi = neighbourhood_box(lr, 1)
+    near = round_nearest(lr)
+    quantizer = QUBOQuantizer(Ridge(), n_bits=n_bits, random_state=seed)
+    sa = _sampler_solve(lr, "sa", quantizer._sampler_params(), seeds=range(6))
+    exact = _sampler_solve(lr, "exact", {}, seeds=range(6))
+    k_sa = np.array([sa(l, lo[l], hi[l], near[l]) for l in range(6)])
+    k_exact = np.array([exact(l, lo[l], hi[l], near[l]) for l in range(6)])
+    assert np.all((lo <= k_exact) & (k_exact <= hi))
+    np.testing.assert_allclose(lr.objectives(k_sa), lr.objectives(k_exact), rtol=1e-9,
+                               atol=1e-12)
+    assert np.all(lr.objectives(k_exact) <= lr.objectives(near) + 1e-12)
+    # and it is the optimum over the box: what qubo_round proves by branch and bound
+    k_proven, proven = qubo_round(lr, neighbourhood=1)
+    assert proven.all()
+    np.testing.assert_allclose(lr.objectives(k_exact), lr.objectives(k_proven), rtol=1e-9,
+                               atol=1e-12)
 
 
-def _quantizer_solve(quantizer, qubos):
-    # The schedule QUBOQuantizer itself uses for sampler="sa".
-    from quboclf._quantizer import _warm_beta_range
-    from quboclf._samplers import Solver
-
-    params = quantizer._sampler_params()
-
-    def solve(problem, initial, seed):
-        solver = Solver("sa", {**params, "beta_range": _warm_beta_range(problem)})
-        return solver.solve(problem, initial=initial, seed=seed).levels
-
-    return solve
-
-
-def test_round_layer_keeps_nearest_when_the_solver_is_worse():
+def test_qubo_round_keeps_its_answer_when_the_sampler_is_worse():
     X, W, b = _random_layer(3, 4, 6, 20)
-    qubos = build_layer_qubos(X, W, b, 0.2, 0.2, 3)
+    lr = layer_rounding(X, W, b, 0.2, 0.2, 3)
+    alone, _ = qubo_round(lr)
+    asked = []
 
-    def worst(problem, initial, seed):  # everything up where free: rarely better than nearest
-        return problem.upper.copy()
+    def worst(l, lo, hi, k):  # everything up: not better than the proven optimum
+        asked.append(l)
+        return hi.copy()
 
-    V, near, obj = round_layer(qubos, solve=worst)
-    assert np.all(obj <= near)
-    improved = np.any(V != qubos.nearest, axis=1)
-    assert np.all(obj[~improved] == near[~improved])
+    k, _ = qubo_round(lr, solve=worst)
+    assert asked == [0, 1, 2, 3]
+    np.testing.assert_array_equal(k, alone)
 
-    def bad(problem, initial, seed):
-        return np.full(problem.n_variables, 5)
+    def bad(l, lo, hi, k):
+        return np.full_like(k, lr.n_levels)
 
-    with pytest.raises(RuntimeError, match="outside"):
-        round_layer(qubos, solve=bad)
+    with pytest.raises(RuntimeError, match="outside neuron 0's bounds"):
+        qubo_round(lr, solve=bad)
 
 
 # -- the estimator ----------------------------------------------------------------------------
@@ -442,27 +415,18 @@ def test_pipeline_and_grid_search(digits):
         {"n_bits": [1, 2], "rounding": ["nearest", "qubo"]},
         cv=3,
     ).fit(Xtr, ytr)
-    scores = search.cv_results_["mean_test_score"]
-    assert len(scores) == 4
+    results = {(p["n_bits"], p["rounding"]): s for p, s in zip(
+        search.cv_results_["params"], search.cv_results_["mean_test_score"])}
+    assert sorted(results) == [(1, "nearest"), (1, "qubo"), (2, "nearest"), (2, "qubo")]
+    # at 1 and 2 bits the QUBO rounding recovers accuracy round-to-nearest loses
+    for n_bits in (1, 2):
+        assert results[n_bits, "qubo"] > results[n_bits, "nearest"]
     assert search.best_params_["rounding"] == "qubo"
-
-
-def test_pickle_and_clone(digits, digits_mlp):
-    Xtr, Xte, ytr, _ = digits
-    q = QUBOQuantizer(digits_mlp, n_bits=2, random_state=0).fit(Xtr, ytr)
-    q2 = pickle.loads(pickle.dumps(q))
-    np.testing.assert_array_equal(q.predict_proba(Xte), q2.predict_proba(Xte))
-    np.testing.assert_array_equal(q.layers_[0].weight_int, q2.layers_[0].weight_int)
-    assert clone(q).get_params()["n_bits"] == 2
-
-
-def test_deterministic_and_n_jobs(digits, digits_mlp):
-    Xtr, _, ytr, _ = digits
-    a = QUBOQuantizer(digits_mlp, n_bits=3, random_state=5).fit(Xtr, ytr)
-    b = QUBOQuantizer(digits_mlp, n_bits=3, random_state=5, n_jobs=2).fit(Xtr, ytr)
-    for la, lb in zip(a.layers_, b.layers_):
-        np.testing.assert_array_equal(la.weight_int, lb.weight_int)
-        assert la.error_qubo == lb.error_qubo
+    # the refitted best model is the model a direct fit with those parameters gives
+    direct = QUBOQuantizer(LogisticRegression(max_iter=300), random_state=0,
+                           **search.best_params_).fit(Xtr, ytr)
+    np.testing.assert_array_equal(search.best_estimator_.layers_[0].weight_int,
+                                  direct.layers_[0].weight_int)
 
 
 def test_other_sampler_and_verbose(capsys):

@@ -48,7 +48,10 @@ def test_dimod_energy_is_the_objective_and_fit_is_optimal_on_small_neurons():
             dimod.ExactSolver().sample(qubo.bqm),
             CarryAnnealingSampler().sample_qm(qubo.qm, num_reads=4, seed=0),
         ]:
-            for sample, energy in answer.data(["sample", "energy"]):
+            # of the 2**14 states of the enumeration every 64th, in energy order: the lowest to
+            # the highest
+            rows = list(answer.data(["sample", "energy"]))
+            for sample, energy in rows if len(rows) <= 256 else rows[::64] + rows[-1:]:
                 assert energy == pytest.approx(qubo.objective(sample), rel=1e-9, abs=1e-9)
         best = dimod.ExactSolver().sample(qubo.bqm).first
         # every neuron of a problem this small is proven optimal by fit

@@ -211,7 +211,13 @@ def test_problem_shares_H():
     H = np.eye(3)
     p = QuadraticProblem(H, np.zeros(3), 1.0, 0.0, 2)
     assert p.H is H
-    assert p.fixed.tolist() == [False] * 3 and not p.is_bounded
+    assert p.fixed.tolist() == [False] * 3 and p.free.all()
+
+
+def test_free_and_fixed_masks():
+    p = QuadraticProblem(np.eye(3), 0.0, 1.0, 0.0, 2, lower=[0, 2, 1], upper=[3, 2, 2])
+    assert p.free.tolist() == [True, False, True]
+    assert p.fixed.tolist() == [False, True, False]
 
 
 # -------------------------------------------------------------------------------- QUBO matrix

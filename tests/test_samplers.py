@@ -9,12 +9,14 @@ from unittest import mock
 import dimod
 import numpy as np
 import pytest
+from conftest import make_estimator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, clone
+from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 
-from quboclf import _anneal, _qubo, _samplers
+from quboclf import QUBOCNNClassifier, QUBOQuantizer, _anneal, _qubo, _samplers
 from quboclf._qubo import QuadraticProblem
 from quboclf._samplers import (
     EXACT_MAX_VARIABLES,
@@ -334,6 +336,95 @@ def test_warm_start_reaches_minimum_from_the_optimum():
     # one cold read of tabu from the optimum cannot leave it
     solver = make_solver("tabu", {"warm_start": True, "timeout": 5})
     assert_optimal(solver.solve(problem, initial=key[1][0], seed=0), problem, key)
+
+
+# ---------------------------------------------------------------------------------------------
+# dimod samplers through the estimators: warm starts, reproducibility
+
+
+def _fit(est, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning with max_iter=3
+        return est.fit(X, y)
+
+
+X3, Y3 = make_classification(
+    n_samples=45, n_features=4, n_informative=3, n_redundant=0, n_classes=3, random_state=0
+)
+
+
+@pytest.mark.parametrize("sampler", ["sa-dimod", "tabu"])
+@pytest.mark.parametrize(
+    "Estimator", [QUBOCNNClassifier, QUBOQuantizer], ids=["QUBOCNNClassifier", "QUBOQuantizer"]
+)
+def test_dimod_warm_start(Estimator, sampler):
+    """warm_start=True passes the current weights as int8 initial states (it used to crash)."""
+    params = {"warm_start": True, "num_reads": 1}
+    params.update({"num_sweeps": 20} if sampler == "sa-dimod" else {})
+    est = _fit(make_estimator(Estimator, sampler=sampler, sampler_params=params), X3, Y3)
+    assert est.score(X3, Y3) > 0.5
+
+
+def test_dimod_warm_start_starts_there():
+    """Started at the optimum and frozen cold, sa-dimod stays there: the warm start was used."""
+    problem = QuadraticProblem(np.eye(3), np.array([1.0, -1.0, 0.5]), 0.5, -1.0, n_bits=2)
+    best = make_solver("exact").solve(problem)
+    params = {"warm_start": True, "num_reads": 1, "num_sweeps": 1, "beta_range": (1e9, 1e9)}
+    for seed in range(5):
+        result = make_solver("sa-dimod", params).solve(
+            problem, initial=best.levels, seed=seed
+        )
+        np.testing.assert_array_equal(result.levels, best.levels)
+        assert result.info["initial_energy"] == result.energy == best.energy
+
+
+def test_tabu_is_reproducible_by_default(monkeypatch):
+    """tabu runs without a wall-clock timeout and with the seed drawn from random_state."""
+    from dwave.samplers import TabuSampler
+
+    calls = []
+    original = TabuSampler.sample
+
+    def spy(self, bqm, **kwargs):
+        calls.append(kwargs)
+        return original(self, bqm, **kwargs)
+
+    monkeypatch.setattr(TabuSampler, "sample", spy)
+    a = _fit(make_estimator(QUBOCNNClassifier, sampler="tabu", sampler_params={}), X3, Y3)
+    first = [dict(c) for c in calls]
+    calls.clear()
+    b = _fit(make_estimator(QUBOCNNClassifier, sampler="tabu", sampler_params={}), X3, Y3)
+    assert first and all(c["timeout"] is None and isinstance(c["seed"], int) for c in first)
+    assert [c["seed"] for c in calls] == [c["seed"] for c in first]
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    with pytest.raises(ValueError, match=r"'timeout'.*positive number of milliseconds .*None"):
+        check_sampler("tabu", {"timeout": 0})
+
+
+def test_short_dimod_anneal_from_zeros_does_not_give_a_silent_chance_head():
+    # Issue: "sa-dimod" with num_sweeps=50 and init="zeros" used to stop after one iteration
+    # with all-zero weights (chance accuracy) and no warning. Now the head either trains or says
+    # why it could not (a single-class or convergence warning).
+    from sklearn.datasets import load_wine
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    clf = QUBOCNNClassifier(
+        features="passthrough",
+        n_bits=4,
+        sampler="sa-dimod",
+        sampler_params={"num_sweeps": 50},
+        init="zeros",
+        random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X, y)
+    assert np.count_nonzero(clf.coef_) > 0
+    warned = any("single class" in str(w.message) for w in caught)
+    assert warned or clf.score(X, y) > 0.9
+    assert clf.solver_info_["status"] in ("converged", "stuck", "max_iter")
 
 
 def test_result_fields():

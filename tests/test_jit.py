@@ -1,4 +1,4 @@
-"""Robustness: numba's cache unusable or broken, and bit-for-bit determinism.
+"""Tests of the numba wrapper ``quboclf/_kernels/_jit.py``: its cache unusable, broken or misplaced.
 
 The cache tests reproduce a read-only install faithfully even when the tests run as root (where
 ``chmod`` does not stop writes). numba (``numba/core/caching.py``) tries, in order, the locators
@@ -16,12 +16,13 @@ regular *file* named ``__pycache__`` does too. So the subprocess runs on a copy 
 whose ``_kernels/__pycache__`` is a file, with ``NUMBA_CACHE_DIR``, ``XDG_CACHE_HOME`` and ``HOME``
 under a regular file, in a directory without ``.zip`` in its path; it then checks that numba
 itself finds no locator (``FunctionCache`` raises) so the setup is real, not assumed.
+
+The tests that start a fresh interpreter (a copy of the package, a cold numba cache) are marked
+``slow``: ``python -m pytest -m "not slow"`` skips them, CI runs them.
 """
 
-import dataclasses
 import json
 import os
-import pickle
 import shutil
 import subprocess
 import sys
@@ -29,21 +30,13 @@ import textwrap
 import warnings
 from pathlib import Path
 
-import joblib
 import numba
-import numpy as np
 import pytest
-from sklearn.datasets import load_digits, make_classification
-from sklearn.neural_network import MLPClassifier
 
 import quboclf
-from quboclf import QUBOCNNClassifier, QUBOQuantizer, RandomConvFeatures
 from quboclf._kernels import _jit
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
 PACKAGE_DIR = Path(quboclf.__file__).parent
-SA_FAST = {"num_reads": 2, "num_sweeps": 50}
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -141,6 +134,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow
 def test_works_when_numba_cannot_cache(tmp_path):
     assert ".zip" not in str(tmp_path)  # else numba's ZipCacheLocator would accept any path
     copy = _copy_package(tmp_path / "site")
@@ -191,6 +185,7 @@ print(json.dumps({"file": quboclf.__file__,
 """
 
 
+@pytest.mark.slow
 def test_caches_to_numba_cache_dir(tmp_path):
     copy = _copy_package(tmp_path / "site")
     cache_dir = tmp_path / "numba-cache"
@@ -318,6 +313,7 @@ def _installed_copy(tmp_path):
     return site, _copy_package(site)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="the user cache folder follows XDG on Linux")
 def test_installed_package_caches_in_the_user_cache(tmp_path):
     """An installed copy caches under $XDG_CACHE_HOME/quboclf/numba, nothing in site-packages."""
@@ -344,6 +340,7 @@ def test_installed_package_caches_in_the_user_cache(tmp_path):
     assert not (site / "quboclf").exists()
 
 
+@pytest.mark.slow
 def test_installed_package_removes_numba_files_of_older_versions(tmp_path):
     """Files an older quboclf's numba cache left in site-packages are deleted at import."""
     site, copy = _installed_copy(tmp_path)
@@ -363,6 +360,7 @@ def test_installed_package_removes_numba_files_of_older_versions(tmp_path):
     assert sorted(p.name for p in pycache.iterdir()) == ["_conv.cpython-311.pyc"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="the user cache folder follows XDG on Linux")
 def test_installed_package_never_caches_in_tree(tmp_path):
     """No usable user cache: an installed copy compiles in memory rather than write in-tree."""
@@ -381,6 +379,7 @@ def test_installed_package_never_caches_in_tree(tmp_path):
     assert _snapshot(site) == before
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="the user cache folder follows XDG on Linux")
 def test_source_checkout_falls_back_to_its_pycache(tmp_path):
     """A source checkout (not under site-packages) may cache in-tree when the user cache fails."""
@@ -418,208 +417,3 @@ def test_jit_options():
     assert type(_jit.jit(cache=False)(f)._cache).__name__ == "NullCache"
     with pytest.raises(TypeError, match="explicit signatures"):
         _jit.jit("f8(f8)")
-
-
-# ---------------------------------------------------------------------------------------------
-# determinism
-
-
-def _digits(n=90, classes=(0, 1, 2)):
-    digits = load_digits()
-    keep = np.isin(digits.target, classes)
-    return digits.data[keep][:n] / 16.0, digits.target[keep][:n], digits.images[keep][:n] / 16.0
-
-
-X3, Y3 = make_classification(
-    n_samples=60, n_features=8, n_informative=5, n_redundant=0, n_classes=3,
-    n_clusters_per_class=1, random_state=0,
-)  # fmt: skip
-
-
-def _clf(**params):
-    base = {
-        "features": "passthrough",
-        "n_bits": 4,
-        "max_iter": 5,
-        "sampler_params": SA_FAST,
-        "random_state": 0,
-    }
-    return QUBOCNNClassifier(**{**base, **params})
-
-
-def _quant(**params):
-    base = {"n_bits": 3, "sampler_params": {"num_sweeps": 50}, "random_state": 0}
-    mlp = MLPClassifier(hidden_layer_sizes=(6,), max_iter=300, random_state=0)
-    return QUBOQuantizer(mlp, **{**base, **params})
-
-
-def _assert_same_classifier(a, b, X):
-    np.testing.assert_array_equal(a.coef_, b.coef_)
-    np.testing.assert_array_equal(a.intercept_, b.intercept_)
-    np.testing.assert_array_equal(a.classes_, b.classes_)
-    if a.features_ is not None:
-        np.testing.assert_array_equal(a.features_.filters_, b.features_.filters_)
-    np.testing.assert_array_equal(a.decision_function(X), b.decision_function(X))
-    np.testing.assert_array_equal(a.predict(X), b.predict(X))
-
-
-def _assert_same_layers(a, b):
-    assert len(a.layers_) == len(b.layers_)
-    for la, lb in zip(a.layers_, b.layers_):
-        for field in dataclasses.fields(la):
-            if field.name == "time_s":
-                continue
-            va, vb = getattr(la, field.name), getattr(lb, field.name)
-            if isinstance(va, np.ndarray):
-                assert va.dtype == vb.dtype, field.name
-                np.testing.assert_array_equal(va, vb, err_msg=field.name)
-            else:
-                assert va == vb or (va != va and vb != vb), field.name  # NaN == NaN
-
-
-def _assert_same_quantizer(a, b, X):
-    _assert_same_layers(a, b)
-    np.testing.assert_array_equal(a.transform(X), b.transform(X))
-    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
-    np.testing.assert_array_equal(a.predict(X), b.predict(X))
-
-
-def test_classifier_same_model_any_n_jobs():
-    one = _clf(n_jobs=1).fit(X3, Y3)
-    two = _clf(n_jobs=2).fit(X3, Y3)
-    again = _clf(n_jobs=1).fit(X3, Y3)
-    _assert_same_classifier(one, two, X3)
-    _assert_same_classifier(one, again, X3)
-    np.testing.assert_array_equal(one.loss_curve_, two.loss_curve_)
-
-
-def test_classifier_default_features_same_model_any_n_jobs():
-    _, y, images = _digits()
-    params = {"features": None, "max_iter": 3}
-    one = _clf(n_jobs=1, **params).fit(images, y)
-    two = _clf(n_jobs=2, **params).fit(images, y)
-    assert one.features_.filters_.shape[0] > 0
-    _assert_same_classifier(one, two, images)
-    assert one.score(images, y) > 0.6
-    # a different seed gives a different model: the test above can fail
-    other = _clf(n_jobs=1, **{**params, "random_state": 1}).fit(images, y)
-    assert not np.array_equal(one.features_.filters_, other.features_.filters_)
-
-
-def test_random_conv_features_deterministic():
-    _, _, images = _digits(n=20)
-    a = RandomConvFeatures(n_filters=3, kernel_size=3, pool_grid=2, random_state=7).fit(images)
-    b = RandomConvFeatures(n_filters=3, kernel_size=3, pool_grid=2, random_state=7).fit(images)
-    np.testing.assert_array_equal(a.filters_, b.filters_)
-    np.testing.assert_array_equal(a.transform(images), b.transform(images))
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(a)).transform(images),
-                                  a.transform(images))  # fmt: skip
-
-
-def test_quantizer_same_model_any_n_jobs():
-    X, y, _ = _digits()
-    one = _quant(n_jobs=1).fit(X, y)
-    two = _quant(n_jobs=2).fit(X, y)
-    _assert_same_quantizer(one, two, X)
-
-
-@pytest.mark.parametrize("make", [_clf, _quant], ids=["classifier", "quantizer"])
-def test_pickle_and_joblib_round_trips(make, tmp_path):
-    X, y, _ = _digits()
-    model = make().fit(X, y)
-    same = _assert_same_classifier if make is _clf else _assert_same_quantizer
-    same(model, pickle.loads(pickle.dumps(model)), X)
-    joblib.dump(model, tmp_path / "model.joblib")
-    loaded = joblib.load(tmp_path / "model.joblib")
-    same(model, loaded, X)
-    # and refitting the loaded estimator with its own random_state reproduces it
-    same(model, loaded.fit(X, y), X)
-
-
-_FIT_SCRIPT = """
-import sys
-import joblib, numpy as np
-from sklearn.datasets import load_digits
-from quboclf import QUBOCNNClassifier, QUBOQuantizer
-from sklearn.linear_model import LogisticRegression
-
-out = sys.argv[1]
-digits = load_digits()
-keep = np.isin(digits.target, (0, 1, 2))
-X, y = digits.data[keep][:90] / 16.0, digits.target[keep][:90]
-if sys.argv[2] == "fit":
-    clf = QUBOCNNClassifier(features="passthrough", n_bits=4, max_iter=5,
-                            sampler_params={"num_reads": 2, "num_sweeps": 50},
-                            random_state=0).fit(X, y)
-    quant = QUBOQuantizer(LogisticRegression(max_iter=200), n_bits=3,
-                          sampler_params={"num_sweeps": 50}, random_state=0).fit(X, y)
-    joblib.dump((clf, quant), out + "/models.joblib")
-else:
-    clf, quant = joblib.load(out + "/models.joblib")
-tag = sys.argv[2]
-np.save(f"{out}/{tag}_clf_decision.npy", clf.decision_function(X))
-np.save(f"{out}/{tag}_clf_predict.npy", clf.predict(X))
-np.save(f"{out}/{tag}_clf_coef.npy", clf.coef_)
-np.save(f"{out}/{tag}_quant_decision.npy", quant.decision_function(X))
-np.save(f"{out}/{tag}_quant_predict.npy", quant.predict(X))
-"""
-
-
-def test_fit_in_one_process_predict_in_another(tmp_path):
-    script = _FIT_SCRIPT.replace("sys.argv[1]", repr(str(tmp_path)))
-    for tag in ("fit", "load"):
-        _run(script.replace("sys.argv[2]", repr(tag)), {}, cwd=tmp_path)
-    names = ["clf_decision", "clf_predict", "clf_coef", "quant_decision", "quant_predict"]
-    for name in names:
-        a = (tmp_path / f"fit_{name}.npy").read_bytes()
-        b = (tmp_path / f"load_{name}.npy").read_bytes()
-        assert a == b, name  # bit for bit, header (dtype, shape) included
-    # and the same answers in this process from the saved models
-    clf, _ = joblib.load(tmp_path / "models.joblib")
-    X, _, _ = _digits()
-    np.testing.assert_array_equal(
-        clf.decision_function(X), np.load(tmp_path / "fit_clf_decision.npy")
-    )
-
-
-_BLAS_SCRIPT = """
-import json, warnings
-import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.neural_network import MLPClassifier
-from threadpoolctl import threadpool_info
-from quboclf import QUBOCNNClassifier, QUBOQuantizer
-
-warnings.simplefilter("ignore")
-X, y = load_digits(return_X_y=True)
-X, y = X[:500] / 16.0, y[:500]
-# default features: d = 600, large enough for OpenBLAS to split products over threads
-clf = QUBOCNNClassifier(n_bits=8, max_iter=4, random_state=0).fit(X, y)
-mlp = MLPClassifier(hidden_layer_sizes=(64,), max_iter=30, random_state=0)
-quant = QUBOQuantizer(mlp, n_bits=4, sampler_params={"num_sweeps": 50}, random_state=0).fit(X, y)
-print(json.dumps({
-    "threads": [info["num_threads"] for info in threadpool_info()
-                if info["user_api"] == "blas"],
-    "coef": clf.coef_.tobytes().hex(),
-    "intercept": clf.intercept_.tobytes().hex(),
-    "weight_range": clf.weight_range_.tobytes().hex(),
-    "predict": clf.predict(X).tobytes().hex(),
-    "layers": [(layer.weight_int.tobytes().hex(), float(layer.weight_scale))
-               for layer in quant.layers_],
-    "quant_predict": quant.predict(X).tobytes().hex(),
-}))
-"""
-
-
-def test_same_model_any_blas_thread_count(tmp_path):
-    """OPENBLAS_NUM_THREADS=1 and =2 give bit-identical models and predictions."""
-    outs = {}
-    for n in (1, 2):
-        env = {f"{lib}_NUM_THREADS": str(n) for lib in ("OPENBLAS", "OMP", "MKL")}
-        env["NUMBA_NUM_THREADS"] = "1"
-        outs[n] = _last_json(_run(_BLAS_SCRIPT, env, cwd=tmp_path))
-    # the setting took effect (numpy and scipy may each load their own OpenBLAS)
-    assert set(outs[1]["threads"]) == {1} and set(outs[2]["threads"]) == {2}
-    for key in outs[1]:
-        if key != "threads":
-            assert outs[1][key] == outs[2][key], key
