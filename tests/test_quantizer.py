@@ -27,9 +27,10 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from quboclf import QUBOQuantizer
 from quboclf._ptq import layer_rounding, neighbourhood_box, qubo_round, round_nearest
-from quboclf._quantizer import _neuron_problems, _sampler_solve
+from quboclf._quantizer import _SAMPLER_DEFAULTS, _neuron_problems, _sampler_solve, _warm_beta_range
 from quboclf._qubo import objective
 from quboclf._rounding import choose_scale, integer_dtype, integer_grid
+from quboclf._samplers import make_solver
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -145,7 +146,7 @@ def test_fixed_variables_where_rounding_leaves_the_range():
     # a sampler's QUBO of this neuron keeps the bits of exactly the other values (one bit each)
     sampler = _RecordingSampler()
     k = round_nearest(lr)
-    _sampler_solve(lr, sampler, {}, seeds=[0])(0, lo[0], hi[0], k[0])
+    _sampler_solve(lr, make_solver(sampler), seeds=[0])(0, lo[0], hi[0], k[0])
     (variables,) = sampler.variables
     assert variables == [2, 4]
 
@@ -170,7 +171,7 @@ def test_no_bias_layer_keeps_zero_bias():
     X, W, _ = _random_layer(0, 3, 4, 10)
     lr = layer_rounding(X, W, np.zeros(3), 0.1, 1.0, 3, fit_bias=False)
     assert not lr.active[-1]
-    k, _ = qubo_round(lr, solve=_sampler_solve(lr, "exact", {}, seeds=range(3)))
+    k, _ = qubo_round(lr, solve=_sampler_solve(lr, make_solver("exact"), seeds=range(3)))
     assert np.all(lr.integers(k)[:, -1] == 0)
     with pytest.raises(ValueError, match="zero bias"):
         layer_rounding(X, W, np.ones(3), 0.1, 1.0, 3, fit_bias=False)
@@ -185,9 +186,10 @@ def test_sa_finds_the_exact_optimum_on_small_layers(n_bits, seed):
     _, _, lr = _layer_rounding(X, W, b, n_bits)
     lo, hi = neighbourhood_box(lr, 1)
     near = round_nearest(lr)
-    quantizer = QUBOQuantizer(Ridge(), n_bits=n_bits, random_state=seed)
-    sa = _sampler_solve(lr, "sa", quantizer._sampler_params(), seeds=range(6))
-    exact = _sampler_solve(lr, "exact", {}, seeds=range(6))
+    # the quantizer's own defaults and schedule for a generic "sa" solver
+    sa_solver = make_solver("sa", defaults=_SAMPLER_DEFAULTS, schedule=_warm_beta_range)
+    sa = _sampler_solve(lr, sa_solver, seeds=range(6))
+    exact = _sampler_solve(lr, make_solver("exact"), seeds=range(6))
     k_sa = np.array([sa(l, lo[l], hi[l], near[l]) for l in range(6)])
     k_exact = np.array([exact(l, lo[l], hi[l], near[l]) for l in range(6)])
     assert np.all((lo <= k_exact) & (k_exact <= hi))
