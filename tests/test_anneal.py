@@ -275,7 +275,8 @@ def test_anneal_reaches_brute_force_minimum(seed, n, n_bits, n_fixed, bounded):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_anneal_from_warm_start_reaches_minimum_of_quantizer_like_problem(seed):
-    # n_bits = 1, offset 0, H = 2 X̃ᵀX̃ shared: the quantizer's per-neuron problem (DESIGN §3)
+    # n_bits = 1, offset 0, H = 2 X̃ᵀX̃ shared: the quantizer's per-neuron problem
+    # (quantizer guide, "The rounding objective")
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(40, 11))
     Xt = np.c_[X, np.ones(40)] * 0.1
