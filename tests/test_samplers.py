@@ -193,7 +193,10 @@ def test_accepted_keys_are_the_dimod_samplers_parameters(name):
 
 
 def test_a_dimod_parameter_without_a_quboclf_rule_reaches_the_sampler():
-    # beta_schedule is in SimulatedAnnealingSampler.parameters and nowhere in quboclf
+    # beta_schedule is in SimulatedAnnealingSampler.parameters (recent dwave-samplers) and
+    # nowhere in quboclf
+    if "beta_schedule" not in _samplers._named_sampler("sa-dimod").parameters:
+        pytest.skip("this dwave-samplers has no beta_schedule parameter")
     problem = make_problem(3, 4, 2)
     schedule = [0.1, 0.5, 2.0, 10.0]
     solver = make_solver(
