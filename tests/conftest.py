@@ -1,6 +1,10 @@
 """Shared test set-up."""
 
+import json
 import os
+import subprocess
+import sys
+import textwrap
 import urllib.request
 
 import pytest
@@ -113,3 +117,28 @@ def layer_objective(X, W, b, W_hat, b_hat):
     X = np.asarray(X, dtype=np.float64)
     diff = X @ (np.asarray(W_hat) - W).T + (np.asarray(b_hat) - b)
     return float(np.sum(diff * diff))
+
+
+def run_script(script, env_extra, cwd, timeout=300):
+    """Run ``script`` in a fresh interpreter; return its stdout (fails the test on error)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("NUMBA_", "PYTHON", "XDG_")) and k != "PYTEST_XDIST_WORKER"
+    }
+    env.update(env_extra)
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, f"subprocess failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def last_json(stdout):
+    """The JSON object on the last line of a subprocess's ``stdout``."""
+    return json.loads(stdout.strip().splitlines()[-1])

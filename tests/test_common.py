@@ -14,19 +14,15 @@ skips them; CI runs them).
 """
 
 import dataclasses
-import json
-import os
 import pickle
-import subprocess
 import sys
-import textwrap
 import warnings
 
 import dimod
 import joblib
 import numpy as np
 import pytest
-from conftest import make_estimator
+from conftest import last_json, make_estimator, run_script
 from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -702,28 +698,6 @@ def test_failed_fit_leaves_the_random_state_unconsumed(make, X, y):
 # helpers of the subprocess tests
 
 
-def _run(script, env_extra, cwd, timeout=300):
-    """Run ``script`` in a fresh interpreter; return its stdout (fails the test on error)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("NUMBA_", "PYTHON", "XDG_")) and k != "PYTEST_XDIST_WORKER"
-    }
-    env.update(env_extra)
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert proc.returncode == 0, f"subprocess failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
-
-
-def _last_json(stdout):
-    return json.loads(stdout.strip().splitlines()[-1])
 
 
 
@@ -870,7 +844,7 @@ np.save(f"{out}/{tag}_quant_predict.npy", quant.predict(X))
 def test_fit_in_one_process_predict_in_another(tmp_path):
     script = _FIT_SCRIPT.replace("sys.argv[1]", repr(str(tmp_path)))
     for tag in ("fit", "load"):
-        _run(script.replace("sys.argv[2]", repr(tag)), {}, cwd=tmp_path)
+        run_script(script.replace("sys.argv[2]", repr(tag)), {}, cwd=tmp_path)
     names = ["clf_decision", "clf_predict", "clf_coef", "quant_decision", "quant_predict"]
     for name in names:
         a = (tmp_path / f"fit_{name}.npy").read_bytes()
@@ -920,7 +894,7 @@ def test_same_model_any_blas_thread_count(tmp_path):
     for n in (1, 2):
         env = {f"{lib}_NUM_THREADS": str(n) for lib in ("OPENBLAS", "OMP", "MKL")}
         env["NUMBA_NUM_THREADS"] = "1"
-        outs[n] = _last_json(_run(_BLAS_SCRIPT, env, cwd=tmp_path))
+        outs[n] = last_json(run_script(_BLAS_SCRIPT, env, cwd=tmp_path))
     # the setting took effect (numpy and scipy may each load their own OpenBLAS)
     assert set(outs[1]["threads"]) == {1} and set(outs[2]["threads"]) == {2}
     for key in outs[1]:

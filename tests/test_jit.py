@@ -21,17 +21,15 @@ The tests that start a fresh interpreter (a copy of the package, a cold numba ca
 ``slow``: ``python -m pytest -m "not slow"`` skips them, CI runs them.
 """
 
-import json
 import os
 import shutil
-import subprocess
 import sys
-import textwrap
 import warnings
 from pathlib import Path
 
 import numba
 import pytest
+from conftest import last_json, run_script
 
 import quboclf
 from quboclf._kernels import _jit
@@ -60,28 +58,6 @@ def _copy_package(dest):
     return target
 
 
-def _run(script, env_extra, cwd, timeout=300):
-    """Run ``script`` in a fresh interpreter; return its stdout (fails the test on error)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("NUMBA_", "PYTHON", "XDG_")) and k != "PYTEST_XDIST_WORKER"
-    }
-    env.update(env_extra)
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert proc.returncode == 0, f"subprocess failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
-
-
-def _last_json(stdout):
-    return json.loads(stdout.strip().splitlines()[-1])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,7 +130,7 @@ def test_works_when_numba_cannot_cache(tmp_path):
         "HOME": str(blocker / "home"),
     }
     try:
-        out = _last_json(_run(_NO_CACHE_SCRIPT, env, cwd=tmp_path))
+        out = last_json(run_script(_NO_CACHE_SCRIPT, env, cwd=tmp_path))
     finally:
         for path in [copy, *copy.rglob("*")]:
             path.chmod(path.stat().st_mode | 0o200)
@@ -195,8 +171,8 @@ def test_caches_to_numba_cache_dir(tmp_path):
         "NUMBA_CACHE_DIR": str(cache_dir),
         "NUMBA_DEBUG_CACHE": "1",
     }
-    first = _run(_CACHE_SCRIPT, env, cwd=tmp_path)
-    assert _last_json(first) == {"file": str(copy / "__init__.py"), "warnings": []}
+    first = run_script(_CACHE_SCRIPT, env, cwd=tmp_path)
+    assert last_json(first) == {"file": str(copy / "__init__.py"), "warnings": []}
     written = sorted(p.name for p in cache_dir.rglob("*") if p.is_file())
     assert any(n.startswith("_assembly.assemble_qubo-") and n.endswith(".nbi") for n in written)
     assert any(n.startswith("_assembly.assemble_qubo-") and n.endswith(".nbc") for n in written)
@@ -205,7 +181,7 @@ def test_caches_to_numba_cache_dir(tmp_path):
 
     # a second interpreter loads the compiled kernel instead of compiling it again
     files = _snapshot(cache_dir)
-    second = _run(_CACHE_SCRIPT, env, cwd=tmp_path)
+    second = run_script(_CACHE_SCRIPT, env, cwd=tmp_path)
     assert "data loaded" in second and "data saved" not in second
     assert _snapshot(cache_dir) == files
 
@@ -325,7 +301,7 @@ def test_installed_package_caches_in_the_user_cache(tmp_path):
         "HOME": str(tmp_path / "home"),
     }
     before = _snapshot(site)
-    first = _last_json(_run(_WHERE_SCRIPT, env, cwd=tmp_path))
+    first = last_json(run_script(_WHERE_SCRIPT, env, cwd=tmp_path))
     assert first["file"] == str(copy / "__init__.py")
     assert first["root"] == str(tmp_path / "xdg" / "quboclf" / "numba")
     assert first["warnings"] == []
@@ -333,7 +309,7 @@ def test_installed_package_caches_in_the_user_cache(tmp_path):
     assert any(n.startswith("_assembly.assemble_qubo-") for n in written), written
     assert _snapshot(site) == before, "numba wrote into site-packages"
     # the next process loads the kernels from there
-    second = _last_json(_run(_WHERE_SCRIPT, env, cwd=tmp_path))
+    second = last_json(run_script(_WHERE_SCRIPT, env, cwd=tmp_path))
     assert second["hits"] > 0 and second["warnings"] == []
     # and uninstalling (removing the package folder) leaves no quboclf folder behind
     shutil.rmtree(copy)
@@ -356,7 +332,7 @@ def test_installed_package_removes_numba_files_of_older_versions(tmp_path):
         "XDG_CACHE_HOME": str(tmp_path / "xdg"),
         "HOME": str(tmp_path / "home"),
     }
-    _run("import quboclf", env, cwd=tmp_path)
+    run_script("import quboclf", env, cwd=tmp_path)
     assert sorted(p.name for p in pycache.iterdir()) == ["_conv.cpython-311.pyc"]
 
 
@@ -374,7 +350,7 @@ def test_installed_package_never_caches_in_tree(tmp_path):
         "HOME": str(blocker / "home"),
     }
     before = _snapshot(site)
-    out = _last_json(_run(_WHERE_SCRIPT, env, cwd=tmp_path))
+    out = last_json(run_script(_WHERE_SCRIPT, env, cwd=tmp_path))
     assert out["warnings"] and all("compiling in memory" in w for w in out["warnings"])
     assert _snapshot(site) == before
 
@@ -392,7 +368,7 @@ def test_source_checkout_falls_back_to_its_pycache(tmp_path):
         "XDG_CACHE_HOME": str(blocker / "xdg"),
         "HOME": str(blocker / "home"),
     }
-    out = _last_json(_run(_WHERE_SCRIPT, env, cwd=tmp_path))
+    out = last_json(run_script(_WHERE_SCRIPT, env, cwd=tmp_path))
     assert out["warnings"] == []
     assert any((copy / "_kernels" / "__pycache__").glob("_assembly.assemble_qubo-*.nbi"))
 
