@@ -142,3 +142,25 @@ def run_script(script, env_extra, cwd, timeout=300):
 def last_json(stdout):
     """The JSON object on the last line of a subprocess's ``stdout``."""
     return json.loads(stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def mock_qpu(monkeypatch):
+    """Make DWaveCliqueSampler build a Pegasus-4 MockDWaveSampler (largest clique 36) that counts
+    its submissions in ``submitted``; returns the list of client configs it was built with."""
+    from dwave.system.testing import MockDWaveSampler
+
+    built = []
+
+    class Mock(MockDWaveSampler):
+        def __init__(self, **config):
+            built.append(config)
+            self.submitted = 0
+            super().__init__(topology_type="pegasus", topology_shape=[4], parameter_warnings=False)
+
+        def sample(self, bqm, **kwargs):
+            self.submitted += 1
+            return super().sample(bqm, **kwargs)
+
+    monkeypatch.setattr("dwave.system.samplers.clique.DWaveSampler", Mock)
+    return built

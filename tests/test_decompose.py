@@ -287,23 +287,7 @@ def test_cold_start_is_within_bounds():
 
 
 # ---------------------------------------------------------------------------------------------
-# the QPU, offline (Pegasus-4 mock: largest clique 36)
-
-
-@pytest.fixture
-def mock_qpu(monkeypatch):
-    from dwave.system.testing import MockDWaveSampler
-
-    class Mock(MockDWaveSampler):
-        def __init__(self, **config):
-            self.submitted = 0
-            super().__init__(topology_type="pegasus", topology_shape=[4], parameter_warnings=False)
-
-        def sample(self, bqm, **kwargs):
-            self.submitted += 1
-            return super().sample(bqm, **kwargs)
-
-    monkeypatch.setattr("dwave.system.samplers.clique.DWaveSampler", Mock)
+# the QPU, offline (Pegasus-4 mock: largest clique 36) (fixture mock_qpu in conftest.py)
 
 
 def test_qpu_decomposes_large_problems_and_records_each_call(mock_qpu):

@@ -639,28 +639,7 @@ def test_clone_with_string_sampler_params():
 
 
 # ---------------------------------------------------------------------------------------------
-# the QPU, offline: DWaveCliqueSampler over MockDWaveSampler (Pegasus)
-
-
-@pytest.fixture
-def mock_qpu(monkeypatch):
-    """Make DWaveCliqueSampler build a Pegasus-4 MockDWaveSampler; record the client config."""
-    from dwave.system.testing import MockDWaveSampler
-
-    built = []
-
-    class Mock(MockDWaveSampler):
-        def __init__(self, **config):
-            built.append(config)
-            self.submitted = 0
-            super().__init__(topology_type="pegasus", topology_shape=[4], parameter_warnings=False)
-
-        def sample(self, bqm, **kwargs):
-            self.submitted += 1
-            return super().sample(bqm, **kwargs)
-
-    monkeypatch.setattr("dwave.system.samplers.clique.DWaveSampler", Mock)
-    return built
+# the QPU, offline: DWaveCliqueSampler over MockDWaveSampler (fixture mock_qpu, conftest.py)
 
 
 def test_qpu_solves_through_the_mock(mock_qpu):
