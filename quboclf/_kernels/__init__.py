@@ -4,6 +4,10 @@ Every kernel has a pure-NumPy reference (in the module that uses it) that the te
 """
 
 
+#: The kernel modules, each with a ``warm_up()`` that calls its kernels on tiny arrays.
+KERNEL_MODULES = ("_conv", "_assembly", "_anneal", "_search")
+
+
 def warm_up():
     """Compile every numba kernel once, or load it from numba's on-disk cache.
 
@@ -19,8 +23,7 @@ def warm_up():
     """
     from importlib import import_module
 
-    # Each kernel module defines warm_up(), which calls its kernels on tiny arrays.
-    for name in ("_conv", "_assembly", "_anneal", "_search"):
+    for name in KERNEL_MODULES:
         try:
             module = import_module(f"{__name__}.{name}")
         except ModuleNotFoundError:

@@ -40,7 +40,9 @@ def _kernel_dispatchers():
 
     from numba.core.dispatcher import Dispatcher
 
-    for name in ("_conv", "_assembly", "_anneal", "_search"):
+    from .._kernels import KERNEL_MODULES
+
+    for name in KERNEL_MODULES:
         module = import_module(f"quboclf._kernels.{name}")
         for obj in vars(module).values():
             if isinstance(obj, Dispatcher):
