@@ -17,9 +17,12 @@ qubits each call uses (the mock's own figures are fixed demonstration values).
     method solves the same problems), 1,024 calibration rows: the objective (sum over layers of
     ``‖X Ŵᵀ + 1 b̂ᵀ − (X Wᵀ + 1 bᵀ)‖²_F``) of ``QUBOQuantizer(sampler="sa")`` (the default:
     GPTQ starts, exact local search, proofs), of round-to-nearest, of GPTQ, and of the QPU's
-    decomposition of every neuron over its neighbourhood box started from ``--start`` (GPTQ or
-    nearest), with its QPU calls and time. (``QUBOQuantizer(sampler="qpu")`` itself starts the
-    QPU from the local-search answer, which leaves it almost nothing to do.)
+    decomposition of every neuron over its neighbourhood box started from ``--start`` (GPTQ,
+    nearest, or per neuron the best of those), with its QPU calls and time: what the QPU does
+    without any classical search.
+``--what quantizer-estimator``
+    ``QUBOQuantizer(sampler="qpu")`` itself against ``sampler="sa"`` on that model, with the
+    fit's records (the objective after the QPU, before the classical polish).
 ``--what selection``
     The decomposition's selection rules and subproblem sizes on the first neurons of that
     model's first layer (objective, calls, QPU time).
@@ -37,6 +40,7 @@ Estimator settings are arguments, so the same script measures any version of the
         --sigmas 0 0.01 0.02 0.03 0.05 --samplers sa
     python benchmarks/bench_qpu.py --what classifier --data fmnist --fmnist-train 10000 --seeds 0
     python benchmarks/bench_qpu.py --what quantizer --n-bits 4
+    python benchmarks/bench_qpu.py --what quantizer-estimator
     python benchmarks/bench_qpu.py --what selection --neurons 2
     python benchmarks/bench_qpu.py --what noise --neurons 4 --sigmas 0 0.01 0.02 0.03 0.05
     python benchmarks/bench_qpu.py --what noise-head --n-bits 4 --sigmas 0 0.01 0.03 0.05
@@ -254,6 +258,10 @@ def run_quantizer(args):
                             args.n_bits, fit_bias=True)
         near, g = round_nearest(lr), gptq(lr, act_order=True)
         start = near if args.start == "nearest" else g
+        if args.start == "best":  # per neuron, the best of the estimator's starts
+            cands = [near, g, gptq(lr, act_order=False)]
+            pick = np.argmin([lr.objectives(c) for c in cands], axis=0)
+            start = np.choose(pick[:, None], cands)
         lo, hi = neighbourhood_box(lr, 2)
         lo, hi = np.minimum(lo, start), np.maximum(hi, start)
         neurons = range(lr.n_neurons if args.neurons is None or i > 0 else args.neurons)
@@ -284,6 +292,55 @@ def run_quantizer(args):
     if args.neurons is None:
         print(f"qpu / sa objective ratio {totals['qpu'] / sa:.4f}; "
               f"{args.start} / sa {totals['start'] / sa:.4f}")
+
+
+def run_quantizer_estimator(args):
+    """The acceptance as users run it: ``QUBOQuantizer(sampler="qpu")`` against ``"sa"``.
+
+    The estimator's own QPU path on the mocked QPU (``--sampler-params`` as its
+    ``sampler_params``), on the same model and calibration rows as ``--what quantizer``, with
+    the fit's records per layer: the objective of the start, after the QPU's subproblems
+    (``error_sampler``: the QPU's share), and after the classical polish, and the neurons whose
+    answer came from the QPU's path (``n_from_sampler``).
+    """
+    mlp, Xc, yc = fmnist_model(args)
+    params = json.loads(args.sampler_params) or None
+    print(
+        f"Fashion-MNIST 784-{args.hidden}-10 MLP ({args.fmnist_train} training rows), int"
+        f"{args.n_bits}, {len(Xc)} calibration rows, propagate='float'; "
+        f"QUBOQuantizer(sampler='qpu', sampler_params={params}), mocked Pegasus P{args.shape}",
+        flush=True,
+    )
+    results = {}
+    for name in ("sa", "qpu"):
+        t = time.perf_counter()
+        q = QUBOQuantizer(mlp, n_bits=args.n_bits, sampler=name,
+                          sampler_params=params if name == "qpu" else None,
+                          propagate="float", n_calibration=None, random_state=0)
+        with mocked_qpu(args.shape), solver_usage() as made, warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            q.fit(Xc, yc)
+        wall = time.perf_counter() - t
+        obj = sum(layer.error_qubo for layer in q.layers_)
+        calls, qpu_s, accepted = usage_of(made, accepted=True) if made else (0, 0.0, 0)
+        results[name] = obj
+        print(f"{name:4s} objective {obj:.4f}  QPU calls {calls} ({accepted} subproblems "
+              f"accepted)  QPU {qpu_s:.2f} s (estimated)  wall {wall:.1f} s", flush=True)
+        for layer in q.layers_:
+            qpu_part = ""
+            if layer.error_sampler is not None:
+                qpu_part = (f", after the QPU {layer.error_sampler:.4f}, "
+                            f"{layer.n_from_sampler} of {len(layer.proven)} neurons from the "
+                            "QPU's path")
+            print(f"  {layer.name}: start {layer.error_start:.4f}{qpu_part}, final "
+                  f"{layer.error_qubo:.4f}, {layer.sampler_calls} QPU calls")
+        if name == "qpu" and q.layers_[0].error_sampler is not None:
+            start = sum(layer.error_start for layer in q.layers_)
+            after = sum(layer.error_sampler for layer in q.layers_)
+            print(f"qpu: start {start:.4f} -> after the QPU {after:.4f} (QPU alone / sa "
+                  f"{after / results['sa']:.4f}) -> final {obj:.4f}")
+    sa, qpu = results["sa"], results["qpu"]
+    print(f"qpu / sa objective ratio {qpu / sa:.4f} (sa minus qpu: {sa - qpu:.4f})")
 
 
 def run_selection(args):
@@ -413,7 +470,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--what",
-        choices=("classifier", "quantizer", "selection", "noise", "noise-head"),
+        choices=("classifier", "quantizer", "quantizer-estimator", "selection", "noise",
+                 "noise-head"),
         required=True,
     )
     parser.add_argument("--n-bits", type=int, help="default: 10 (classifier), 4 (others)")
@@ -430,8 +488,10 @@ def main():
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--neurons", type=int, help="first neurons of layer 1 (default: all; 4 "
                         "for selection/noise)")
-    parser.add_argument("--start", choices=("nearest", "gptq"), default="gptq",
-                        help="quantizer: the classical start of the QPU decomposition")
+    parser.add_argument("--start", choices=("nearest", "gptq", "best"), default="gptq",
+                        help="quantizer: the classical start of the QPU decomposition (best: "
+                        "per neuron the best of nearest and GPTQ with and without act-order, "
+                        "the estimator's starts)")
     parser.add_argument("--sizes", type=int, nargs="*", default=[30, 120])
     parser.add_argument("--data", choices=("digits", "fmnist"), default="digits")
     parser.add_argument("--init", choices=("auto", "zeros"), default="auto")
@@ -454,6 +514,7 @@ def main():
     runs = {
         "classifier": run_classifier,
         "quantizer": run_quantizer,
+        "quantizer-estimator": run_quantizer_estimator,
         "selection": run_selection,
         "noise": run_noise,
         "noise-head": run_noise_head,

@@ -38,13 +38,14 @@ __all__ = [
     "DecomposeResult",
     "decompose",
     "move_gains",
+    "pair_gains",
     "window_coefficients",
     "window_qubo",
     "window_base",
 ]
 
 #: Ways :func:`decompose` chooses the variables of the next subproblem.
-SELECTIONS = ("impact", "coupled", "sweep")
+SELECTIONS = ("impact", "coupled", "sweep", "pairs")
 
 
 def move_gains(u, H_diag, delta, levels, lower, upper):
@@ -80,6 +81,83 @@ def move_gains(u, H_diag, delta, levels, lower, upper):
     up = np.where(levels < upper, step + quad, np.inf)
     down = np.where(levels > lower, -step + quad, np.inf)
     return np.minimum(up, down)
+
+
+def pair_gains(u, H, delta, partners, can_up, can_down):
+    """Energy change of the best joint one-level move of each variable with each partner.
+
+    The move of ``i`` by ``s_i`` and of ``j`` by ``s_j`` (``±1``) changes the energy by
+    ``s_i Δ_i u_i + ½ Δ_i² H_ii + s_j Δ_j u_j + ½ Δ_j² H_jj + s_i s_j Δ_i Δ_j H_ij``: on strongly
+    coupled variables the last term makes moves improve together that do not improve alone
+    (two correlated inputs moving in opposite directions).
+
+    Parameters
+    ----------
+    u : ndarray of shape (n,)
+        Gradient ``H w + h`` at the current weights.
+    H : ndarray of shape (n, n)
+        Curvature.
+    delta : ndarray of shape (n,)
+        Grid spacings.
+    partners : ndarray of shape (n, P), int
+        The partners of each variable (:func:`coupled_partners`).
+    can_up, can_down : ndarray of shape (n,), bool
+        Moves allowed (by the bounds and the window).
+
+    Returns
+    -------
+    change : ndarray of shape (n, P)
+        The best joint move's energy change with each partner (``+inf`` where none is allowed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quboclf._decompose import pair_gains
+    >>> H = np.array([[1.0, 0.9], [0.9, 1.0]])
+    >>> ok = np.ones(2, bool)
+    >>> pair_gains(np.array([0.4, -0.4]), H, np.ones(2), np.array([[1], [0]]), ok, ok)
+    array([[-0.7],
+           [-0.7]])
+    """
+    a = delta * u
+    c = 0.5 * delta * delta * np.diagonal(H)
+    J = partners
+    cross = delta[:, None] * delta[J] * np.take_along_axis(H, J, axis=1)
+    best = np.full(J.shape, np.inf)
+    for si, ok_i in ((1, can_up), (-1, can_down)):
+        for sj, ok_j in ((1, can_up), (-1, can_down)):
+            e = (si * a + c)[:, None] + (sj * a + c)[J] + si * sj * cross
+            best = np.minimum(best, np.where(ok_i[:, None] & ok_j[J], e, np.inf))
+    return best
+
+
+def coupled_partners(H, variables, n_partners):
+    """The ``n_partners`` variables among ``variables`` most correlated with each of them.
+
+    Correlation ``|H_ij| / √(H_ii H_jj)`` (for the quantizer: of two inputs); rows and entries
+    index into ``variables``. Returns an int64 array of shape (k, min(n_partners, k − 1)).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quboclf._decompose import coupled_partners
+    >>> H = np.array([[1.0, 0.1, 0.8], [0.1, 1.0, -0.3], [0.8, -0.3, 1.0]])
+    >>> coupled_partners(H, np.arange(3), 1)
+    array([[2],
+           [2],
+           [0]])
+    """
+    k = variables.size
+    P = min(int(n_partners), k - 1)
+    if P <= 0:
+        return np.zeros((k, 0), dtype=np.int64)
+    sub = H[np.ix_(variables, variables)]
+    diag = np.sqrt(np.maximum(np.diagonal(sub), 1e-300))
+    corr = np.abs(sub) / np.outer(diag, diag)
+    np.fill_diagonal(corr, -1.0)
+    idx = np.argpartition(-corr, P - 1, axis=1)[:, :P]
+    order = np.argsort(-np.take_along_axis(corr, idx, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(idx, order, axis=1).astype(np.int64)
 
 
 def window_coefficients(n_levels):
@@ -247,6 +325,31 @@ def _grow(first, candidates, H, delta, bits_of, max_bits):
     return np.asarray(chosen, dtype=np.int64)
 
 
+def _select_pairs(order, key, pair, partners, single, bits_of, max_bits):
+    """Variables in ``order``, each followed by its partner of best joint move where that joint
+    move beats the variable's single move, while their qubits fit in ``max_bits``."""
+    chosen, taken, total = [], set(), 0
+
+    def take(j):
+        nonlocal total
+        if j in taken or total + int(bits_of[j]) > max_bits:
+            return False
+        chosen.append(j)
+        taken.add(j)
+        total += int(bits_of[j])
+        return True
+
+    for i in order.tolist():
+        if total >= max_bits:
+            break
+        if not take(i) or pair.shape[1] == 0:
+            continue
+        p = int(np.argmin(pair[i]))
+        if pair[i, p] < min(single[i], 0.0) and key[i] < 0:
+            take(int(partners[i, p]))
+    return np.asarray(chosen, dtype=np.int64)
+
+
 def decompose(
     problem,
     levels,
@@ -258,6 +361,7 @@ def decompose(
     max_calls=None,
     should_stop=None,
     seed=None,
+    n_partners=32,
 ):
     """Minimise ``problem`` by repeated subproblems around ``levels``; never increases energy.
 
@@ -280,13 +384,21 @@ def decompose(
         before every subproblem); ``"coupled"``: the variable of highest impact, then those most
         strongly coupled to the chosen ones (dwave-hybrid's energy-impact decomposer with a
         breadth-first traversal, on the weights' couplings); ``"sweep"``: consecutive blocks in
-        index order.
+        index order; ``"pairs"``: the variables of best single or joint (pair) move first,
+        each with the partner of its best joint move (:func:`pair_gains` over its
+        ``n_partners`` most correlated variables), recomputed before every subproblem, so that
+        moves which improve only together land in one subproblem. With ``"pairs"`` the loop
+        ends when no variable left to try has an improving single or pair move; a variable
+        whose subproblem improved nothing is tried again only once its best move has become
+        better.
     max_calls : int, optional
         Most subproblems (``None``: until a sweep improves nothing).
     should_stop : callable, optional
         ``should_stop() -> bool``, asked before every call (a QPU-time budget).
     seed : int, optional
         Seeds of the calls (``seed + i``).
+    n_partners : int, default=32
+        ``"pairs"``: partners of each variable whose joint moves are scored.
 
     Returns
     -------
@@ -335,6 +447,14 @@ def decompose(
         return H @ (problem.offset + delta * m) + problem.h
 
     u = gradient(m)
+    if selection == "pairs":
+        local = coupled_partners(H, free, n_partners)
+        partners = np.zeros((problem.n_variables, local.shape[1]), dtype=np.int64)
+        partners[free] = free[local]
+        closed_at = np.full(problem.n_variables, np.inf)
+        is_free = np.zeros(problem.n_variables, dtype=bool)
+        is_free[free] = True
+        tol = 1e-12 * scale
     while True:
         result.n_sweeps += 1
         improved = False
@@ -348,7 +468,28 @@ def decompose(
                 result.stopped = True
                 break
             candidates = np.flatnonzero(todo)
-            if selection == "sweep":
+            if selection == "pairs":
+                base_all, size_all = window_base(m, lower, upper, u, window)
+                can_up = is_free & (base_all + size_all - 1 > m)
+                can_down = is_free & (base_all < m)
+                a = delta * u
+                c = 0.5 * delta * delta * H_diag
+                single = np.minimum(np.where(can_up, a + c, np.inf),
+                                    np.where(can_down, c - a, np.inf))
+                pair = pair_gains(u, H, delta, partners, can_up, can_down)
+                pair[~is_free] = np.inf
+                key = np.minimum(single, pair.min(axis=1, initial=np.inf))
+                open_ = is_free & (key < closed_at - tol)
+                if not np.any(open_ & (key < -tol)):
+                    todo[:] = False  # no improving single or pair move left to try
+                    break
+                rest = is_free & ~open_
+                order = np.concatenate([
+                    free[open_[free]][np.argsort(key[free][open_[free]], kind="stable")],
+                    free[rest[free]][np.argsort(key[free][rest[free]], kind="stable")],
+                ])
+                S = _select_pairs(order, key, pair, partners, single, bits_of, max_bits)
+            elif selection == "sweep":
                 S = _select(np.arange(candidates.size), candidates, bits_of, max_bits)
             else:
                 key = move_gains(u, H_diag, delta, m, lower, upper)[candidates]
@@ -394,6 +535,12 @@ def decompose(
                 energy += float(changes[best])
                 result.n_accepted += 1
                 improved = True
+                if selection == "pairs":
+                    closed_at[S] = np.inf
+            elif selection == "pairs":
+                closed_at[S] = key[S]
+            if selection == "pairs":
+                todo[:] = True  # the pairs rule chooses among all variables every time
         if result.stopped or not improved:
             break
         u = gradient(m)  # no drift from many rank-k updates

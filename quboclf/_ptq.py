@@ -459,6 +459,8 @@ def qubo_round(
     max_exact=64,
     max_nodes=200_000,
     solve=None,
+    first=None,
+    stages=None,
     n_jobs=None,
 ):
     """The QUBO rounding: the best start, exact local search, then proofs on small neurons.
@@ -483,6 +485,16 @@ def qubo_round(
         ``solve(l, lo, hi, k) -> k`` of another solver (a sampler), called last for every neuron
         with a choice, from the answer so far; its answer (positions on the grid) is kept where
         it is better.
+    first : callable, default=None
+        ``first(l, lo, hi, k) -> k`` of another solver (a sampler) that starts from the best
+        start and comes *before* the local search, which then polishes its answer; the local
+        search also runs from the start, and each neuron keeps the better answer (so the
+        result is never worse than without ``first``).
+    stages : dict, default=None
+        Filled with each neuron's objective after each stage: ``"start"`` (the best start)
+        and, with ``first``, ``"sampler"`` (after it, before the local search), and
+        ``"sampler_path"``: the neurons whose answer came from the sampler's path (the local
+        search also runs from the start; a neuron keeps the better of the two).
     n_jobs : int, default=None
         Threads for the local search (joblib; an ambient ``joblib.parallel_backend``, e.g.
         Dask, takes the groups of neurons over). ``1`` searches in this thread.
@@ -506,9 +518,11 @@ def qubo_round(
     hi = np.maximum(hi, k)
     partners = correlated_partners(G, n_partners)
     chunks = np.array_split(np.arange(n), max(1, min(n, _n_threads(n_jobs))))
-    if len(chunks) == 1:
-        local_search(G, d, t, lo, hi, k, partners, 50)
-    else:
+
+    def search(k):
+        if len(chunks) == 1:
+            local_search(G, d, t, lo, hi, k, partners, 50)
+            return k
         from joblib import Parallel, delayed
 
         def run(rows):
@@ -521,19 +535,43 @@ def qubo_round(
         for rows, kk in zip(chunks, Parallel(n_jobs=len(chunks), prefer="threads")(
                 delayed(run)(rows) for rows in chunks)):
             k[rows] = kk
+        return k
+
+    if stages is not None:
+        stages["start"] = _energies(G, d, t, k)
+    if first is not None:
+        kq = k.copy()
+        for l in np.flatnonzero(np.any(hi > lo, axis=1)):
+            _keep_better(lr, kq, l, first(l, lo[l], hi[l], kq[l]))
+        if stages is not None:
+            stages["sampler"] = _energies(G, d, t, kq)
+        # both paths polished; a neuron keeps the better (the sampler's where they tie)
+        kq, k = search(kq), search(k)
+        better = _energies(G, d, t, kq) <= _energies(G, d, t, k)
+        k[better] = kq[better]
+        if stages is not None:
+            stages["sampler_path"] = better
+    else:
+        search(k)
     proven = np.zeros(n, dtype=bool)
     n_free = np.count_nonzero(hi > lo, axis=1)
     for l in np.flatnonzero(n_free <= max_exact):
         k[l], proven[l] = prove_neuron(G, d[l], t[l], lo[l], hi[l], k[l], max_nodes=max_nodes)
     if solve is not None:
         for l in np.flatnonzero(np.any(hi > lo, axis=1)):
-            cand = np.asarray(solve(l, lo[l], hi[l], k[l]), dtype=np.int64)
-            if cand.shape != (F,) or np.any(cand < 0) or np.any(cand >= lr.n_levels):
-                raise RuntimeError(f"the sampler returned levels outside neuron {l}'s bounds")
-            if _energies(G, d[l:l + 1], t[l:l + 1], cand[None])[0] < _energies(
-                    G, d[l:l + 1], t[l:l + 1], k[l:l + 1])[0]:
-                k[l] = cand
+            _keep_better(lr, k, l, solve(l, lo[l], hi[l], k[l]))
     return k, proven
+
+
+def _keep_better(lr, k, l, cand):
+    """Put a sampler's answer ``cand`` for neuron ``l`` into ``k`` where its objective is lower."""
+    G, d, t = lr.G, lr.d, lr.t
+    cand = np.asarray(cand, dtype=np.int64)
+    if cand.shape != (k.shape[1],) or np.any(cand < 0) or np.any(cand >= lr.n_levels):
+        raise RuntimeError(f"the sampler returned levels outside neuron {l}'s bounds")
+    if _energies(G, d[l:l + 1], t[l:l + 1], cand[None])[0] < _energies(
+            G, d[l:l + 1], t[l:l + 1], k[l:l + 1])[0]:
+        k[l] = cand
 
 
 def _n_threads(n_jobs):

@@ -104,6 +104,22 @@ class QuantizedLayer:
         rounding: branch and bound on neurons with at most 64 free values; 0 otherwise).
     proven : ndarray of shape (n_outputs,), dtype bool
         Which neurons those are.
+    error_start : float or None
+        QUBO rounding: the objective of the best start (round-to-nearest or GPTQ, per neuron)
+        the solvers began from.
+    error_sampler : float or None
+        ``sampler="qpu"``: the objective after the QPU's subproblems (from the best start),
+        before the classical local search polished it: ``error_start − error_sampler`` is what
+        the QPU removed. None for other samplers, which come after the local search.
+    n_from_sampler : int
+        ``sampler="qpu"``: neurons whose answer is the polished QPU answer (the local search
+        also runs from the start and a neuron keeps the better; ties go to the QPU's).
+    sampler_calls : int
+        Calls of a sampler other than the built-in ``"sa"`` for this layer (QPU problems for
+        ``"qpu"``).
+    qpu_access_time : float or None
+        Their QPU access time in µs (reported by the QPU, or estimated by D-Wave's timing
+        model on the mocked QPU); None where the sampler reports none.
     """
 
     name: str
@@ -128,6 +144,11 @@ class QuantizedLayer:
     error: float = None
     n_proven: int = 0
     proven: np.ndarray = None
+    error_start: float = None
+    error_sampler: float = None
+    sampler_calls: int = 0
+    qpu_access_time: float = None
+    n_from_sampler: int = 0
 
     @property
     def weight(self):
@@ -287,9 +308,21 @@ def _check_layers(weights, biases, activations, X):
     return out, X
 
 
-def _sampler_solve(lr, solver, seeds):
-    """``solve(l, lo, hi, k)`` of a generic sampler's ``solver`` on neuron ``l``'s problem."""
+def _sampler_solve(lr, solver, seeds, *, whole_box=False):
+    """``solve(l, lo, hi, k)`` of a generic sampler's ``solver`` on neuron ``l``'s problem.
+
+    ``whole_box``: over neuron ``l``'s whole box ``lo..hi`` (the sampler decomposes it into
+    subproblems); otherwise over two adjacent grid points per value holding ``k``.
+    """
     H = 2.0 * lr.G
+
+    def solve_box(l, lo, hi, k):
+        d = lr.d[l]
+        n_bits = max(1, int((hi - lo).max(initial=0)).bit_length())
+        problem = QuadraticProblem(H, np.zeros_like(d), d, d * (lo - lr.t[l]), n_bits,
+                                   lower=0, upper=(hi - lo).astype(np.int64))
+        levels = solver.solve(problem, initial=k - lo, seed=seeds[l]).levels
+        return lo + np.asarray(levels, dtype=np.int64)
 
     def solve(l, lo, hi, k):
         # One binary variable per value (the fewest qubits): each free value chooses between two
@@ -307,7 +340,7 @@ def _sampler_solve(lr, solver, seeds):
         levels = solver.solve(problem, initial=k - lo, seed=seeds[l]).levels
         return lo + np.asarray(levels, dtype=np.int64)
 
-    return solve
+    return solve_box if whole_box else solve
 
 
 def _neuron_problems(lr, k, neighbourhood, names):
@@ -469,6 +502,7 @@ def quantize_layers(
         lr = layer_rounding(X_l, W, b, s_w, s_b, n_bits, fit_bias=has_bias)
         near = round_nearest(lr)
         proven = np.zeros(W.shape[0], dtype=bool)
+        stages, calls, qpu_time = {}, 0, None
         if rounding == "nearest":
             k = near
         elif rounding == "gptq":
@@ -476,12 +510,22 @@ def quantize_layers(
         elif rounding == "adaround":
             k = adaround(lr)
         else:
-            solve = None
+            solve = first = None
             if generic:
-                solve = _sampler_solve(lr, solver, seeds_from(rng, W.shape[0]))
+                used = solver.usage
+                seeds = seeds_from(rng, W.shape[0])
+                if solver.name == "qpu":  # the QPU first, from GPTQ; the local search polishes
+                    first = _sampler_solve(lr, solver, seeds, whole_box=True)
+                else:
+                    solve = _sampler_solve(lr, solver, seeds)
             starts = [gptq(lr, act_order=False), gptq(lr, act_order=True)]
             k, proven = qubo_round(lr, neighbourhood=neighbourhood, starts=starts,
-                                   solve=solve, n_jobs=n_jobs)
+                                   solve=solve, first=first, stages=stages, n_jobs=n_jobs)
+            if generic:
+                after = solver.usage
+                calls = after["sampler_calls"] - used["sampler_calls"]
+                if after["qpu_access_time"] or used["qpu_access_time"]:
+                    qpu_time = after["qpu_access_time"] - used["qpu_access_time"]
         obj_near = lr.objectives(near)
         obj = lr.objectives(k)
         q = lr.integers(k)
@@ -510,6 +554,11 @@ def quantize_layers(
             error=float(obj.sum()),
             n_proven=int(np.count_nonzero(proven)),
             proven=proven,
+            error_start=float(stages["start"].sum()) if "start" in stages else None,
+            error_sampler=float(stages["sampler"].sum()) if "sampler" in stages else None,
+            sampler_calls=calls,
+            qpu_access_time=qpu_time,
+            n_from_sampler=int(np.count_nonzero(stages.get("sampler_path", ()))),
         )
         layers.append(layer)
         if verbose:
@@ -530,7 +579,13 @@ def quantize_layers(
 
 #: Default sweeps of ``sampler="sa"`` in the quantizer (warm-started, one read).
 _SA_SWEEPS = 200
-_SAMPLER_DEFAULTS = {"sa": {"num_reads": 1, "num_sweeps": _SA_SWEEPS}}
+#: The QPU's defaults for rounding problems (user guide, "Samplers", section "What the QPU
+#: contributes to the quantizer"): 16-qubit subproblems of centred three-level windows (a value
+#: may move one grid point either way) chosen by their best single or pair move.
+_SAMPLER_DEFAULTS = {
+    "sa": {"num_reads": 1, "num_sweeps": _SA_SWEEPS},
+    "qpu": {"subproblem_size": 16, "window": 3, "selection": "pairs"},
+}
 
 
 def _warm_beta_range(problem):

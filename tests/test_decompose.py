@@ -13,8 +13,10 @@ from test_samplers import assert_optimal, brute_force, make_problem
 
 from quboclf import QUBOCNNClassifier, _decompose, _qubo, _samplers
 from quboclf._decompose import (
+    coupled_partners,
     decompose,
     move_gains,
+    pair_gains,
     window_base,
     window_coefficients,
     window_qubo,
@@ -113,6 +115,96 @@ def test_move_gains_match_single_moves():
         assert (
             gains[j] == pytest.approx(best, abs=1e-9) if np.isfinite(best) else gains[j] == np.inf
         )
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), n=st.integers(2, 7), n_bits=st.integers(1, 4))
+def test_pair_gains_match_joint_moves(seed, n, n_bits):
+    problem = bounded_problem(seed, n, n_bits)
+    rng = np.random.default_rng(seed)
+    m = rng.integers(problem.lower, problem.upper + 1)
+    u = problem.H @ (problem.offset + problem.delta * m) + problem.h
+    can_up, can_down = m < problem.upper, m > problem.lower
+    partners = coupled_partners(problem.H, np.arange(n), n - 1)
+    gains = pair_gains(u, problem.H, problem.delta, partners, can_up, can_down)
+    e0 = _qubo.energy(problem, m)
+    for i in range(n):
+        for p, j in enumerate(partners[i]):
+            best = np.inf
+            for si, sj in itertools.product((-1, 1), (-1, 1)):
+                new = m.copy()
+                new[i] += si
+                new[j] += sj
+                if np.all(new >= problem.lower) and np.all(new <= problem.upper):
+                    best = min(best, _qubo.energy(problem, new) - e0)
+            if np.isfinite(best):
+                assert gains[i, p] == pytest.approx(best, abs=1e-8)
+            else:
+                assert gains[i, p] == np.inf
+
+
+def test_coupled_partners_are_the_most_correlated():
+    from quboclf._ptq import correlated_partners
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(50, 9))
+    A[:, 3] = A[:, 5] + 0.1 * rng.normal(size=50)  # 3 and 5: the most correlated pair
+    G = A.T @ A
+    np.testing.assert_array_equal(coupled_partners(G, np.arange(9), 4), correlated_partners(G, 4))
+    assert coupled_partners(G, np.arange(9), 1)[3, 0] == 5
+    sub = np.array([0, 3, 7])  # indices into the subset
+    assert coupled_partners(G, sub, 5).shape == (3, 2)
+    assert coupled_partners(G, np.array([2]), 3).shape == (1, 0)
+
+
+def _pair_move_problem():
+    """Only a joint move improves: variable 0 one level down its gradient and variable 1 one
+    level *against* its gradient (strongly coupled, H_01 = 0.95); 2 and 3 are at their
+    optimum. Single-move gains at the start: 0.2, 0.45, 0.3, 0.1."""
+    H = np.eye(4)
+    H[0, 1] = H[1, 0] = 0.95
+    m = np.ones(4, dtype=np.int64)
+    u = np.array([0.3, 0.05, 0.2, 0.4])
+    return QuadraticProblem(H, u - H @ m, 1.0, 0.0, n_bits=2, lower=0, upper=3), m
+
+
+def test_pairs_with_centred_windows_reach_a_joint_move_that_others_miss():
+    """Answer key by enumeration: the two-level window (one level down the gradient) cannot
+    express the move, and energy impact puts the two variables in different subproblems; the
+    centred three-level window with the pairs rule finds the optimum."""
+    problem, m = _pair_move_problem()
+    levels = np.array(list(itertools.product(range(4), repeat=4)))
+    energies = [_qubo.energy(problem, k) for k in levels]
+    key, best = levels[int(np.argmin(energies))], min(energies)
+    e0 = _qubo.energy(problem, m)
+    assert best < e0 - 0.1
+    for window, selection in ((2, "impact"), (2, "pairs"), (3, "impact")):
+        r = decompose(problem, m, exact_sampler, subproblem_size=4, window=window,
+                      selection=selection)
+        assert r.energy == pytest.approx(e0) and r.n_accepted == 0, (window, selection)
+    r = decompose(problem, m, exact_sampler, subproblem_size=4, window=3, selection="pairs")
+    np.testing.assert_array_equal(r.levels, key)
+    assert r.energy == pytest.approx(best) and r.n_accepted >= 1
+
+
+def test_pairs_stops_when_no_single_or_pair_move_improves():
+    """At a local optimum of single and pair moves the rule asks the sampler nothing; from a
+    random start it ends there (checked by enumerating every single and pair move)."""
+    problem = make_problem(4, 10, 3)
+    rng = np.random.default_rng(4)
+    start = rng.integers(problem.lower, problem.upper + 1)
+    r = decompose(problem, start, exact_sampler, subproblem_size=6, window=3, selection="pairs")
+    m = r.levels
+    e = _qubo.energy(problem, m)
+    for i, j in itertools.combinations(range(10), 2):
+        for si, sj in itertools.product((-1, 0, 1), (-1, 0, 1)):
+            new = m.copy()
+            new[i] += si
+            new[j] += sj
+            if np.all(new >= problem.lower) and np.all(new <= problem.upper):
+                assert _qubo.energy(problem, new) >= e - 1e-9
+    again = decompose(problem, m, exact_sampler, subproblem_size=6, window=3, selection="pairs")
+    assert again.n_calls == 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,6 +488,35 @@ def test_budget_ends_a_quantizer_fit_with_a_usable_model(mock_qpu):
     assert q.predict(X).shape == (300,)
     for layer in q.layers_:  # never worse than rounding to nearest
         assert layer.error_qubo <= layer.error_nearest + 1e-9
+
+
+def test_quantizer_qpu_runs_first_and_records_its_share(mock_qpu):
+    """sampler="qpu": the QPU's subproblems from the best start, then the local search; the
+    records give the objective after each part, and the answer is never worse than "sa"."""
+    from sklearn.datasets import load_digits
+    from sklearn.neural_network import MLPClassifier
+
+    from quboclf import QUBOQuantizer
+
+    X, y = load_digits(return_X_y=True)
+    X = X[:300] / 16.0
+    y = y[:300]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlp = MLPClassifier((8,), max_iter=50, random_state=0).fit(X, y)
+    kw = {"n_bits": 4, "n_calibration": 100, "random_state": 0}
+    sa = QUBOQuantizer(mlp, sampler="sa", **kw).fit(X, y)
+    qpu = QUBOQuantizer(mlp, sampler="qpu", sampler_params={"num_reads": 20}, **kw).fit(X, y)
+    for a, b in zip(qpu.layers_, sa.layers_):
+        assert a.error_qubo <= b.error_qubo * (1 + 1e-9)
+        assert a.error_qubo <= a.error_sampler * (1 + 1e-9)
+        assert a.error_sampler <= a.error_start * (1 + 1e-9)
+        assert a.sampler_calls > 0 and a.qpu_access_time > 0
+        assert 0 <= a.n_from_sampler <= len(a.proven)
+        assert b.error_sampler is None and b.sampler_calls == 0 and b.qpu_access_time is None
+        assert b.error_start == pytest.approx(a.error_start)
+    hidden = qpu.layers_[0]
+    assert hidden.error_sampler < hidden.error_start  # the QPU improved on the start
 
 
 def test_a_race_on_the_clique_cache_is_retried(mock_qpu, monkeypatch):
