@@ -432,8 +432,12 @@ def quantize_layers(
         GPTQ's column order: by decreasing curvature (act-order) or as given.
     sampler : str or dimod.Sampler, default="sa"
         ``"sa"`` is the built-in solver of ``rounding="qubo"`` (local search and branch and
-        bound; with ``sampler_params`` the annealer also refines each neuron). Any other
-        sampler of :func:`quboclf._samplers.make_solver` then receives each neuron's QUBO
+        bound; with ``sampler_params`` the annealer also refines each neuron). ``"qpu"``
+        solves each neuron over its whole box first, from the best start, in QPU-sized
+        subproblems (16 qubits, values moving one grid point either way, chosen by their best
+        single or pair move); the local search then polishes that answer and, also run from
+        the start, keeps the better of the two per neuron. Any other sampler of
+        :func:`quboclf._samplers.make_solver` receives each neuron's QUBO
         (:class:`~quboclf._qubo.QuadraticProblem`) with one binary variable per value (two
         adjacent grid points holding the built-in solver's answer: round down or up with
         ``neighbourhood=1``), warm-started from that answer; the better answer is kept.
@@ -668,14 +672,19 @@ class QUBOQuantizer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         calibration data; None uses all of them.
     sampler : str or dimod.Sampler, default="sa"
         ``"sa"``: the built-in solver of ``rounding="qubo"`` (local search and branch and
-        bound). Any other sampler of :func:`quboclf._samplers.make_solver` (``"sa-dimod"``,
-        ``"tabu"``, ``"exact"``, ``"qpu"``, ``"hybrid"`` or a ``dimod.Sampler`` instance) then
-        receives each neuron's QUBO (one binary variable per value), warm-started from the
-        built-in solver's answer; a neuron keeps the better answer.
+        bound). ``"qpu"``: the QPU first, each neuron over its whole box from the best start
+        in QPU-sized subproblems, then the local search polishes its answer (and also runs
+        from the start; a neuron keeps the better); ``layers_`` records each part's objective
+        and the QPU time. Any other sampler of :func:`quboclf._samplers.make_solver`
+        (``"sa-dimod"``, ``"tabu"``, ``"exact"``, ``"hybrid"`` or a ``dimod.Sampler``
+        instance) receives each neuron's QUBO (one binary variable per value), warm-started
+        from the built-in solver's answer; a neuron keeps the better answer.
     sampler_params : dict, default=None
         Parameters of the sampler. With ``sampler="sa"``, giving any also runs the annealer on
         each neuron (defaults ``num_reads=1, num_sweeps=200`` and a schedule three times colder
-        than :func:`quboclf._anneal.default_beta_range`; keys given here override them).
+        than :func:`quboclf._anneal.default_beta_range`; keys given here override them). With
+        ``"qpu"`` the quantizer's defaults are ``subproblem_size=16, window=3,
+        selection="pairs"`` (user guide, "Samplers"); ``qpu_budget`` caps the QPU time.
     n_jobs : int, default=None
         Threads for the local search and the samplers' solves. Results do not depend on it.
     random_state : int, RandomState instance or None, default=None
