@@ -130,6 +130,7 @@ def solver_usage():
 
 
 def usage_of(made, accepted=False):
+    made = list({id(s): s for s in made}.values())  # the quantizer passes its solver on
     calls = sum(s.usage["sampler_calls"] for s in made)
     qpu_us = sum(s.usage["qpu_access_time"] for s in made)
     if accepted:
@@ -232,7 +233,7 @@ def _neuron_problem(lr, l, lo, hi):
 def run_quantizer(args):
     """The QPU's own contribution: its decomposition from a cheap classical start, against the
     estimator's default ("sa": GPTQ starts, exact local search, proofs)."""
-    from quboclf._ptq import gptq, layer_rounding, neighbourhood_box, round_nearest
+    from quboclf._ptq import gptq, layer_rounding, neighbourhood_box, qubo_round, round_nearest
     from quboclf._rounding import choose_scale
 
     mlp, Xc, yc = fmnist_model(args)
@@ -250,7 +251,7 @@ def run_quantizer(args):
     print(f"sa (the estimator's default) objective {sa:.4f}  wall {time.perf_counter() - t:.1f} s",
           flush=True)
     X = _quantizer._model_inputs(mlp, Xc)
-    totals = {"nearest": 0.0, "gptq": 0.0, "start": 0.0, "qpu": 0.0}
+    totals = {"nearest": 0.0, "gptq": 0.0, "start": 0.0, "qpu": 0.0, "sa": 0.0}
     calls = qpu_s = accepted = 0
     t = time.perf_counter()
     for i, (name, W, b, _, act) in enumerate(_quantizer._dense_layers(mlp)):
@@ -280,13 +281,17 @@ def run_quantizer(args):
         qpu_s += u["qpu_access_time"] / 1e6
         accepted += u["subproblems_accepted"]
         rows = list(neurons)
-        for key, kk in (("nearest", near), ("gptq", g), ("start", start), ("qpu", k)):
+        # "sa"'s answer on these neurons: the estimator's own solver on the same problems
+        k_sa, _ = qubo_round(lr, neighbourhood=2, starts=[gptq(lr, act_order=False), g])
+        for key, kk in (("nearest", near), ("gptq", g), ("start", start), ("qpu", k),
+                        ("sa", k_sa)):
             totals[key] += float(lr.objectives(kk)[rows].sum())
         X = _quantizer._ACTIVATIONS[act](X @ W.T + b)
     wall = time.perf_counter() - t
     subset = "" if args.neurons is None else f" (first {args.neurons} neurons of layer 1 only)"
     print(f"objectives{subset}: nearest {totals['nearest']:.4f}  gptq {totals['gptq']:.4f}  "
-          f"qpu from {args.start} {totals['qpu']:.4f}")
+          f"{args.start} {totals['start']:.4f}  sa {totals['sa']:.4f}  "
+          f"qpu from {args.start} {totals['qpu']:.4f} (/ sa {totals['qpu'] / totals['sa']:.4f})")
     print(f"qpu: {calls} calls ({accepted} accepted), {qpu_s:.2f} s QPU (estimated), "
           f"{wall:.1f} s wall")
     if args.neurons is None:
@@ -332,8 +337,9 @@ def run_quantizer_estimator(args):
                 qpu_part = (f", after the QPU {layer.error_sampler:.4f}, "
                             f"{layer.n_from_sampler} of {len(layer.proven)} neurons from the "
                             "QPU's path")
+            qpu_time = (layer.qpu_access_time or 0.0) / 1e6
             print(f"  {layer.name}: start {layer.error_start:.4f}{qpu_part}, final "
-                  f"{layer.error_qubo:.4f}, {layer.sampler_calls} QPU calls")
+                  f"{layer.error_qubo:.4f}, {layer.sampler_calls} QPU calls, {qpu_time:.2f} s QPU")
         if name == "qpu" and q.layers_[0].error_sampler is not None:
             start = sum(layer.error_start for layer in q.layers_)
             after = sum(layer.error_sampler for layer in q.layers_)
