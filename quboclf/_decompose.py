@@ -11,9 +11,12 @@ section "Larger problems: subproblems"):
   energy most (the gain is read off the maintained gradient ``u = H w + h``:
   ``ΔE(±1) = ±Δ_j u_j + ½ Δ_j² H_jj``, dwave-hybrid's *energy impact* on levels instead of
   bits); ``"sweep"`` takes consecutive blocks. Either way one *sweep* visits every free variable
-  once;
+  once. ``"pairs"`` scores each variable by its best single or joint move with one of its most
+  correlated partners (:func:`pair_gains`) and puts the two in one subproblem, until no
+  variable left to try has an improving single or pair move;
 * **window** — a variable at level ``m_j`` may move to ``L`` consecutive levels around
-  ``m_j`` (clipped to its bounds), encoded by ``ceil(log2 L)`` qubits with bounded coefficients
+  ``m_j`` (clipped to its bounds; centred when ``L`` is odd, one level further down the
+  gradient when even), encoded by ``ceil(log2 L)`` qubits with bounded coefficients
   ``1, 2, …, remainder`` (:func:`window_coefficients`), so every qubit pattern is a level in
   the window and the coefficients span at most ``L²`` times the smallest curvature term,
   whatever ``n_bits`` is;
@@ -21,7 +24,8 @@ section "Larger problems: subproblems"):
   the energy never increases; the loop ends after a sweep without improvement, or when the
   caller's budget says stop.
 
-Array functions first (:func:`move_gains`, :func:`window_coefficients`, :func:`window_qubo`),
+Array functions first (:func:`move_gains`, :func:`pair_gains`, :func:`coupled_partners`,
+:func:`window_coefficients`, :func:`window_qubo`),
 then the driver :func:`decompose`, which knows nothing of dimod: it calls
 ``sample(Q, seed) -> samples`` with a dense upper-triangular QUBO matrix.
 """
@@ -39,6 +43,7 @@ __all__ = [
     "decompose",
     "move_gains",
     "pair_gains",
+    "coupled_partners",
     "window_coefficients",
     "window_qubo",
     "window_base",

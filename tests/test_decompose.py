@@ -519,6 +519,33 @@ def test_quantizer_qpu_runs_first_and_records_its_share(mock_qpu):
     assert hidden.error_sampler < hidden.error_start  # the QPU improved on the start
 
 
+def test_qubo_round_keeps_a_first_solver_only_where_it_is_better():
+    """``first`` runs before the local search; a neuron keeps the better of the polished
+    first answer and the local search from the start; ``stages`` records both."""
+    from quboclf._ptq import gptq, layer_rounding, qubo_round
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 12))
+    X[:, 1] = X[:, 0] + 0.05 * rng.normal(size=200)  # correlated inputs
+    W, b = rng.normal(size=(5, 12)), rng.normal(size=5)
+    lr = layer_rounding(X, W, b, 0.3, 0.3, 4)
+    starts = [gptq(lr, act_order=False), gptq(lr, act_order=True)]
+    plain, _ = qubo_round(lr, neighbourhood=2, starts=starts, max_exact=0)
+    stages = {}
+    same, _ = qubo_round(lr, neighbourhood=2, starts=starts, max_exact=0, stages=stages,
+                         first=lambda l, lo, hi, k: k)
+    np.testing.assert_array_equal(same, plain)  # a first solver that changes nothing
+    assert stages["sampler_path"].all()  # ties go to the first solver's path
+    np.testing.assert_allclose(stages["start"], stages["sampler"])
+    stages = {}
+    worse, _ = qubo_round(lr, neighbourhood=2, starts=starts, max_exact=0, stages=stages,
+                          first=lambda l, lo, hi, k: lo)
+    assert np.all(lr.objectives(worse) <= lr.objectives(plain) + 1e-12)  # never worse
+    assert np.all(stages["sampler"] <= stages["start"] + 1e-12)
+    with pytest.raises(RuntimeError, match="outside neuron 0's bounds"):
+        qubo_round(lr, neighbourhood=2, starts=starts, first=lambda l, lo, hi, k: k - 99)
+
+
 def test_a_race_on_the_clique_cache_is_retried(mock_qpu, monkeypatch):
     from dwave.system.testing import MockDWaveSampler
 
