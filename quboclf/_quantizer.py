@@ -518,7 +518,7 @@ def quantize_layers(
             if generic:
                 used = solver.usage
                 seeds = seeds_from(rng, W.shape[0])
-                if solver.name == "qpu":  # the QPU first, from GPTQ; the local search polishes
+                if solver.name == "qpu":  # the QPU first, from the best start; then the polish
                     first = _sampler_solve(lr, solver, seeds, whole_box=True)
                 else:
                     solve = _sampler_solve(lr, solver, seeds)
