@@ -332,6 +332,8 @@ def run_quantizer_estimator(args):
         print(f"{name:4s} objective {obj:.4f}  QPU calls {calls} ({accepted} subproblems "
               f"accepted)  QPU {qpu_s:.2f} s (estimated)  wall {wall:.1f} s", flush=True)
         for layer in q.layers_:
+            if not hasattr(layer, "error_sampler"):  # a version without these records
+                continue
             qpu_part = ""
             if layer.error_sampler is not None:
                 qpu_part = (f", after the QPU {layer.error_sampler:.4f}, "
@@ -340,7 +342,7 @@ def run_quantizer_estimator(args):
             qpu_time = (layer.qpu_access_time or 0.0) / 1e6
             print(f"  {layer.name}: start {layer.error_start:.4f}{qpu_part}, final "
                   f"{layer.error_qubo:.4f}, {layer.sampler_calls} QPU calls, {qpu_time:.2f} s QPU")
-        if name == "qpu" and q.layers_[0].error_sampler is not None:
+        if name == "qpu" and getattr(q.layers_[0], "error_sampler", None) is not None:
             start = sum(layer.error_start for layer in q.layers_)
             after = sum(layer.error_sampler for layer in q.layers_)
             print(f"qpu: start {start:.4f} -> after the QPU {after:.4f} (QPU alone / sa "
