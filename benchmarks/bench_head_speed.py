@@ -7,7 +7,7 @@ For every data set the same standardised ``RandomConvFeatures`` (d = 600) are co
 * for every K: ``QUBOCNNClassifier(features="passthrough", n_bits=K)`` (median of ``--repeat``
   fits): fit time, ratio to LR default, the split the estimator records in
   ``solver_info_["timing"]`` (continuous start, scales, curvature, QUBO solves, passes, other),
-  the start's L-BFGS iterations and the training objective;
+  the start's L-BFGS iterations, the training objective and the test accuracy;
 * with ``--objective``: a converged float ``LogisticRegression`` (``C = 1 / (alpha n)``,
   ``tol=1e-6``), rounded to the head's grid with the best scales (as in
   ``bench_classifier_rounding.py``), and the head's objective minus that rounded objective
@@ -59,12 +59,17 @@ def _objective(Z, y, W):
 
 
 def run(name, seed, rows, args):
-    X_tr, _, y_tr, _ = load_split(name, seed, subsample=rows)
-    Z = RandomConvFeatures(random_state=seed).fit(X_tr).transform(X_tr)
-    _, y = np.unique(y_tr, return_inverse=True)
+    X_tr, X_te, y_tr, y_te = load_split(name, seed, subsample=rows)
+    features = RandomConvFeatures(random_state=seed).fit(X_tr)
+    Z, Zt = features.transform(X_tr), features.transform(X_te)
+    classes, y = np.unique(y_tr, return_inverse=True)
+    yt = np.searchsorted(classes, y_te)
     repeat = args.repeat if name == "digits" else 1
-    t_lr, _ = _fit_time(LogisticRegression, Z, y, repeat)
-    print(f"\n### {name} seed {seed}: n={Z.shape[0]}, d={Z.shape[1]}, LR default {t_lr:.3f} s\n")
+    t_lr, lr_default = _fit_time(LogisticRegression, Z, y, repeat)
+    print(
+        f"\n### {name} seed {seed}: n={Z.shape[0]}, d={Z.shape[1]}, LR default {t_lr:.3f} s "
+        f"({100 * lr_default.score(Zt, yt):.2f} % test)\n"
+    )
     W_lr = None
     if args.objective:
         lr = LogisticRegression(C=1.0 / (ALPHA * Z.shape[0]), tol=1e-6, max_iter=10_000)
@@ -73,10 +78,10 @@ def run(name, seed, rows, args):
     print(
         "| K | fit s | x LR default | "
         + " / ".join(SPLIT)
-        + " s | start iters | objective |"
+        + " s | start iters | objective | test acc % |"
         + (" - rounded LR |" if args.objective else "")
     )
-    print("|--:|--:|--:|--|--:|--:|" + ("--:|" if args.objective else ""))
+    print("|--:|--:|--:|--|--:|--:|--:|" + ("--:|" if args.objective else ""))
     for K in args.bits:
         t, clf = _fit_time(
             lambda K=K: QUBOCNNClassifier(features="passthrough", n_bits=K, random_state=seed),
@@ -89,7 +94,7 @@ def run(name, seed, rows, args):
         line = (
             f"| {K} | {t:.3f} | {t / t_lr:.2f} | "
             + " / ".join(f"{timing[key]:.3f}" for key in SPLIT)
-            + f" | {clf.solver_info_['start_n_iter']} | {obj:.7f} |"
+            + f" | {clf.solver_info_['start_n_iter']} | {obj:.7f} | {100 * clf.score(Zt, yt):.2f} |"
         )
         if W_lr is not None:
             grid = choose_scales(
