@@ -381,9 +381,14 @@ def _centred(W):
 
 
 def _to_weights(factors, V):
-    """Centred weights of whitened ``V``: ``W = C L_c^{-T} v_c`` (identity ``L`` if None)."""
+    """Centred weights of whitened ``V``: ``W = C L_c^{-T} v_c`` (``V`` itself if None).
+
+    Raw coordinates (``factors=None``) need no centring: the cross-entropy's gradient sums to
+    zero over the classes, so L-BFGS from centred weights stays centred (and centring its
+    iterates only changes its path by float rounding).
+    """
     if factors is None:
-        return _centred(V)
+        return V
     if len(factors) == 1:
         W = solve_triangular(factors[0], V, lower=True, trans="T", check_finite=False)
     else:
@@ -398,9 +403,9 @@ def _to_weights(factors, V):
 
 def _to_whitened_gradient(factors, G):
     """Whitened gradient ``L_c^{-1} (C G)_c`` (the chain rule of :func:`_to_weights`)."""
-    G = _centred(G)
     if factors is None:
         return G
+    G = _centred(G)
     if len(factors) == 1:
         return solve_triangular(factors[0], G, lower=True, check_finite=False)
     return np.column_stack(
