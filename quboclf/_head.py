@@ -463,11 +463,11 @@ def fit_continuous(
     :data:`PRECONDITION_REFRESH`): the curvature changes as the fit grows confident. On data
     with fewer entries (``n d``) than the factors (``k (d + 1)²``) a pass costs less than its
     whitening, and with at most :data:`LBFGS_MEMORY` weights L-BFGS's memory spans them all:
-    L-BFGS then runs on the raw features. Softmax weights (``k >= 2``) are fitted centred over
-    the classes (:func:`_centred`): the one direction that leaves every score unchanged is curved
-    by the L2 term alone, and per-class whitening would otherwise mix it into every step (on
-    Fashion-MNIST's 60,000 rows the start then needs about 80 iterations to the largest gradient
-    entry ``1e-6`` instead of over 700).
+    L-BFGS then runs on the raw features. Whitened softmax weights (``k >= 2``) are centred over
+    the classes (:func:`_centred`, :func:`_to_weights`): the one direction that leaves every
+    score unchanged is curved by the L2 term alone, and per-class whitening would otherwise mix
+    it into every step (on Fashion-MNIST's 60,000 rows the start then needs about 80 iterations
+    to the largest gradient entry ``1e-6`` instead of over 700).
 
     ``n_bits`` (with ``Z_pre``): the fit is the start of an ``n_bits`` grid, and precision that
     rounding destroys is wasted, so it also stops once the last :data:`_GAIN_WINDOW` iterations
