@@ -6,7 +6,7 @@ For every data set the same standardised ``RandomConvFeatures`` (d = 600) are co
 * ``LogisticRegression()`` at its defaults, the speed reference (median of ``--repeat`` fits),
   timed again right before every head (the load of a shared machine drifts);
 * for every K: ``QUBOCNNClassifier(features="passthrough", n_bits=K)`` (median of ``--repeat``
-  fits): fit time, ratio to LR default, the split the estimator records in
+  fits): wall and CPU time, their ratios to LR default's, the split the estimator records in
   ``solver_info_["timing"]`` (continuous start, scales, curvature, QUBO solves, passes, other),
   the start's L-BFGS iterations, the training objective and the test accuracy;
 * with ``--objective``: a converged float ``LogisticRegression`` (``C = 1 / (alpha n)``,
@@ -20,7 +20,8 @@ Usage::
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_head_speed.py --no-fashion --repeat 5
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_head_speed.py --no-digits --bits 8 10 --objective
 
-One process, one thread: the ratios within one run are fair even on a loaded machine.
+One process, one thread. The ratios within one run are fair even on a loaded machine; the CPU
+times (``time.process_time``) move least with the load.
 """
 
 import argparse
