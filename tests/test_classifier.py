@@ -206,6 +206,32 @@ def test_preconditioned_continuous_fit_reaches_the_optimum(k_classes):
     assert n_pre < n_raw
 
 
+@pytest.mark.parametrize("shift", [0.0, 5.0])
+def test_preconditioned_softmax_fit_is_centred_and_reaches_the_optimum(shift):
+    # softmax scores ignore a vector added to every class column: only the small L2 term
+    # curves that direction. The per-class whitened fit runs on centred weights, so even a
+    # start far along it (a warm start plus a common shift) reaches the optimum, centred, in
+    # few iterations
+    X, y = make_classification(
+        n_samples=400, n_features=20, n_informative=8, n_classes=5, random_state=3
+    )
+    X = X * np.random.default_rng(3).uniform(0.1, 10.0, size=20)
+    alpha = 1e-4
+    n, d = X.shape
+    reg = np.r_[np.full(d, alpha), 0.0]
+    lr = LogisticRegression(C=1.0 / (alpha * n), tol=1e-10, max_iter=100_000).fit(X, y)
+    W_lr = np.vstack([lr.coef_.T, lr.intercept_])
+    best = _loss_grad(X, y, W_lr, reg, None, grad=False)[0]
+    W0 = W_lr + shift * np.random.default_rng(0).normal(size=(d + 1, 1))
+    W, n_iter, converged = fit_continuous(
+        X, y, 5, reg, max_iter=60, tol=1e-7, batch_size=None, W0=W0, Z_pre=X[:200]
+    )
+    assert converged and n_iter < 60
+    assert _loss_grad(X, y, W, reg, None, grad=False)[0] <= best + 1e-10
+    np.testing.assert_allclose(W.sum(axis=1), 0.0, atol=1e-10)
+    np.testing.assert_allclose(W[:-1], W_lr[:-1], atol=1e-4 * np.abs(W_lr).max())
+
+
 def test_choose_scales_scores_with_the_gradient_correction():
     # tensor granularity: the chosen scale is the candidate minimising the rows' objective
     # plus correction · (rounded − W), by brute force over the candidates
