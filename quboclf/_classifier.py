@@ -128,7 +128,7 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     warm_start : bool, default=False
         If True and the classifier is fitted, ``fit`` resumes the QUBO steps from the previous
         ``coef_``/``intercept_`` on the previous grid (the fitted feature extractor is kept and
-        neither the continuous fit nor the scale search runs again), with the trust factors the
+        neither the continuous fit nor the scale search or refit runs), with the trust factors the
         last fit ended with: ``loss_curve_`` then continues the previous curve (on the same
         data, its first value is the last one of the previous fit, up to the float32 rounding
         of the features when an extractor recomputes them). The classes and the number of
@@ -704,9 +704,8 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                     curv_weight=None if sw_sub is None else sw_sub[: _head.CURVATURE_ROWS],
                     trust=trust,
                     y_curv=y_sub[: _head.CURVATURE_ROWS],
-                    scale_refit=self._scale_refit(),
-                    # a resumed fit continues its curve where it stopped
-                    refit_start=not warm,
+                    # a resumed fit keeps its grid (and continues its curve where it stopped)
+                    scale_refit=None if warm else self._scale_refit(),
                 )
             grid = info["grid"]
             if progress is not None:
