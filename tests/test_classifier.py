@@ -287,6 +287,22 @@ def test_refit_scales_finds_the_best_scales_for_fixed_codes(k, shared, bias_code
     assert refit == pytest.approx(best, rel=1e-6, abs=1e-9)
 
 
+@pytest.mark.parametrize("granularity", ["class", "tensor"])
+@pytest.mark.parametrize("n_bits", [1, 2])
+def test_fitted_scales_are_the_best_for_the_fitted_codes(n_bits, granularity):
+    # the scales chosen for rounding the continuous fit are far from the best for the codes
+    # the QUBO steps end with; the fit refits them, and stops only when no refit gains tol
+    X, y = _data(seed=4, n=300, d=8, classes=3)
+    clf = _fast(n_bits=n_bits, granularity=granularity, max_iter=100).fit(X, y)
+    reg = np.r_[np.full(X.shape[1], clf.alpha), 0.0]
+    W = np.vstack([clf.coef_.T, clf.intercept_])
+    loss = _loss_grad(X, y, W, reg, None, grad=False)[0]
+    assert loss == pytest.approx(clf.loss_curve_[-1], rel=1e-6)
+    best = _best_scales_loss(X, y, W, reg, granularity == "class", False)
+    assert loss <= best + clf.tol * loss
+    assert clf.solver_info_["n_refits"] >= 1
+
+
 def test_trial_losses_of_confident_weighted_rows_match_separate_passes():
     # scores of hundreds: one class holds all the mass of a row, where "total − own" cancels
     rng = np.random.default_rng(7)
