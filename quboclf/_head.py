@@ -1053,8 +1053,8 @@ def grid_descent(
     initials, it, classes)`` returns the levels of each (the estimator's sampler; ``it`` counts
     the solve rounds, ``classes`` are the problems' classes). One pass then measures the
     loss of all classes' steps together and of each alone: all are kept if that is best, else
-    the improving ones together if that beats the best single one (one more pass), else the best
-    single one. A rejected class's trust factor doubles (its next step is shorter); a kept one's
+    the improving ones together if that lowers the loss (one more pass), else the best single
+    one. A rejected class's trust factor doubles (its next step is shorter); a kept one's
     halves. ``W`` may start off the grid (``init="zeros"``): the first step, at the best of
     :data:`_FIRST_TRUST`, is then taken whatever it costs and the curve starts after it.
 
@@ -1214,7 +1214,9 @@ def grid_descent(
                     DU = np.zeros_like(D)
                     DU[:, improving] = D[:, improving]
                     loss_u, G_u = loss_grad(Z, y, W + DU, reg, batch_size, sample_weight=sw)
-                    if loss_u < best_single:
+                    # kept if it lowers the loss (its extra pass is spent: a second one for
+                    # the best single class costs more than the difference is worth)
+                    if loss_u < loss:
                         accepted, new_loss, new_G = improving, loss_u, G_u
                 if accepted.size == 0:
                     DU = np.zeros_like(D)
