@@ -1044,7 +1044,6 @@ def grid_descent(
     trust=None,
     y_curv=None,
     scale_refit=None,
-    refit_start=True,
 ):
     """Improve ``W`` on ``grid`` by QUBO steps, keeping only those that lower the true loss.
 
@@ -1060,10 +1059,10 @@ def grid_descent(
 
     ``scale_refit`` (``"class"``: one multiplier per class's scales, ``"shared"``: one for all;
     None: the grid stays) refits the scales and biases to the current codes
-    (:func:`refit_scales` on the rows ``Z_curv`` with labels ``y_curv``) on the start (with
-    ``refit_start``) and whenever the sweeps would stop as converged or stuck after the codes
-    moved; a refit is kept if the true loss drops by more than ``tol`` times its value, and the
-    sweeps then continue on the new grid.
+    (:func:`refit_scales` on the rows ``Z_curv`` with labels ``y_curv``) on the start and
+    whenever the sweeps would stop as converged or stuck after the codes moved; a refit is kept
+    if the true loss drops, and if it dropped by more than ``tol`` times its value the sweeps
+    continue on the new grid.
 
     Returns ``W, curve, n_iter, status, info``: ``status`` is ``"converged"`` (a sweep that moved
     every class, or the last ``_WINDOW`` sweeps, lowered the loss by less than ``tol`` times its
@@ -1128,8 +1127,9 @@ def grid_descent(
     info["refit_s"], info["n_refits"] = 0.0, 0
 
     def refit(W, grid, loss, G):
-        """The scales refitted to the current codes (:func:`refit_scales`) if that lowers the
-        true loss by more than ``tol`` of it; None otherwise."""
+        """``W, grid, loss, G`` with the scales refitted to the current codes
+        (:func:`refit_scales`) if that lowers the true loss, else None; and whether it lowered
+        it by more than ``tol`` of it (worth more sweeps)."""
         tic = time.perf_counter()
         V, new_grid = refit_scales(
             Z_curv, y_curv, W, G, reg, grid, shared=scale_refit == "shared",
@@ -1139,19 +1139,19 @@ def grid_descent(
         tic = time.perf_counter()
         new_loss, new_G = loss_grad(Z, y, V, reg, batch_size, sample_weight=sw)
         info["passes_s"] += time.perf_counter() - tic
-        if new_loss < loss - tol * abs(loss):
+        if new_loss < loss:
             info["n_refits"] += 1
-            return V, new_grid, new_loss, new_G
-        return None
+            return (V, new_grid, new_loss, new_G), new_loss < loss - tol * abs(loss)
+        return None, False
 
     if scale_refit and y_curv is None:
         raise ValueError("scale_refit needs the labels y_curv of the rows Z_curv")
     info["start_loss"] = loss
     refitted = False  # the codes have not moved since the last refit
-    if scale_refit and refit_start:
+    if scale_refit:
         # the start's scales were chosen for rounding the continuous fit (at one bit: for its
         # signs, the biases left as they were); its codes want their own
-        result = refit(W, grid, loss, G)
+        result, _ = refit(W, grid, loss, G)
         refitted = True
         if result is not None:
             W, grid, loss, G = result
@@ -1167,14 +1167,17 @@ def grid_descent(
             info["curvature_s"] += time.perf_counter() - tic
         active = np.flatnonzero(~resting)
         if active.size == 0:
-            result = refit(W, grid, loss, G) if scale_refit and not refitted else None
+            result, more = (
+                refit(W, grid, loss, G) if scale_refit and not refitted else (None, False)
+            )
             refitted = True
-            if result is None:
+            if result is not None:
+                W, grid, loss, G = result
+                curve[-1] = loss
+            if not more:
                 status = "stuck"
                 n_iter = it - first
                 break
-            W, grid, loss, G = result
-            curve[-1] = loss
             resting[:] = False
             models = None
             continue
@@ -1249,14 +1252,17 @@ def grid_descent(
         gain = curve[-1 - window] - loss
         if window and (accepted.size == k or len(curve) > _WINDOW):
             if gain <= tol * window * max(abs(curve[-1 - window]), np.finfo(float).tiny):
-                result = refit(W, grid, loss, G) if scale_refit and not refitted else None
+                result, more = (
+                    refit(W, grid, loss, G) if scale_refit and not refitted else (None, False)
+                )
                 refitted = True
-                if result is None:
+                if result is not None:
+                    W, grid, loss, G = result
+                    curve[-1] = loss
+                if not more:
                     status = "converged" if gain > 0 or accepted.size else "stuck"
                     break
-                # new scales: the codes may move again, on a fresh model
-                W, grid, loss, G = result
-                curve[-1] = loss
+                # new scales worth more sweeps: the codes may move again, on a fresh model
                 resting[:] = False
                 models = None
     info["moved"] = np.asarray(info["moved"], dtype=bool).reshape(-1, k)
