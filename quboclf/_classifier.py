@@ -77,7 +77,9 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
        ``n_features * n_bits`` binary variables (``(n_features + 1) * n_bits`` when
        ``bias_bits == n_bits``, the paper's count), solved by ``sampler``; a step is kept only
        if the true training objective drops, so ``loss_curve_`` never increases and the head is
-       never worse than the rounding it starts from.
+       never worse than the rounding it starts from. With ``weight_range="auto"`` the scales
+       (and biases) are refitted to the current codes on the start and whenever the steps
+       converge, kept only if the objective drops, and the steps continue on the new grid.
 
     Parameters
     ----------
@@ -126,7 +128,7 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     warm_start : bool, default=False
         If True and the classifier is fitted, ``fit`` resumes the QUBO steps from the previous
         ``coef_``/``intercept_`` on the previous grid (the fitted feature extractor is kept and
-        neither the continuous fit nor the scale search runs again), with the trust factors the
+        neither the continuous fit nor the scale search or refit runs), with the trust factors the
         last fit ended with: ``loss_curve_`` then continues the previous curve (on the same
         data, its first value is the last one of the previous fit, up to the float32 rounding
         of the features when an extractor recomputes them). The classes and the number of
@@ -208,7 +210,8 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         ``zero_loss`` (objective of zero weights, for ``init="zeros"``, whose curve starts after
         the first QUBO step); per sweep ``moved`` and ``trust`` (n_iter, n_outputs); per solve
         ``energy``, ``time_s``, ``qpu_access_time`` (µs, NaN off the QPU), ``n_solves``
-        (n_iter, n_outputs); ``sampler``; and ``timing``, wall seconds of ``features``,
+        (n_iter, n_outputs); ``n_blocks`` and ``n_refits`` (curvature block sets built, scale
+        refits kept); ``sampler``; and ``timing``, wall seconds of ``features``,
         ``start`` (continuous fit), ``scales``, ``curvature``, ``solves``, ``passes``,
         ``other`` and ``total``.
     n_features_in_ : int
@@ -573,6 +576,12 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             self.n_bits, self._bias_bits(), "midrise", scale.copy(), self.intercept_scale_
         )
 
+    def _scale_refit(self):
+        """How the QUBO steps may refit the scales: only scales chosen by the loss move."""
+        if not isinstance(self.weight_range, str):
+            return None
+        return "class" if self.granularity == "class" else "shared"
+
     def _start(self, Z, y_fit, k, reg, Z_sub, y_sub, sw, sw_sub, timing):
         """Continuous fit, scales and its best rounding: ``W_cont, n_iter, loss, grid, W_round``."""
         d = Z.shape[1]
@@ -694,7 +703,11 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                     sample_weight=sw,
                     curv_weight=None if sw_sub is None else sw_sub[: _head.CURVATURE_ROWS],
                     trust=trust,
+                    y_curv=y_sub[: _head.CURVATURE_ROWS],
+                    # a resumed fit keeps its grid (and continues its curve where it stopped)
+                    scale_refit=None if warm else self._scale_refit(),
                 )
+            grid = info["grid"]
             if progress is not None:
                 # the loop may stop before max_iter: end the bar at what was done
                 progress.total = progress.n
@@ -746,6 +759,8 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         )
         self.loss_curve_ = curve
         self.n_iter_ = n_iter
+        # refitting the scales during the QUBO steps (refit_scales) counts with the scales
+        timing["scales"] = timing.get("scales", 0.0) + info["refit_s"]
         timing["curvature"] = info["curvature_s"]
         timing["solves"] = info["solve_s"]
         timing["passes"] = info["passes_s"]
@@ -759,7 +774,7 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             "status": status,
             "start_loss": float(start_loss),
             "start_n_iter": start_iter,
-            "rounded_loss": float(curve[0]) if self.init == "auto" or warm else float(
+            "rounded_loss": float(info["start_loss"]) if self.init == "auto" or warm else float(
                 _head.loss_grad(Z, y_fit, W_round, reg, batch, grad=False, sample_weight=sw)[0]
             ),
             **{
@@ -770,6 +785,7 @@ class QUBOCNNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             "moved": info["moved"],
             "trust": info["lam"],
             "n_blocks": info["n_blocks"],
+            "n_refits": info["n_refits"],
             "timing": timing,
         }
         return self

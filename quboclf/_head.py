@@ -14,7 +14,9 @@ with one logistic output for binary problems (``k = 1``) and softmax over ``k`` 
    model (the class's Gauss–Newton block ``Aᵀ diag(p_c(1 − p_c)) A / m + alpha`` on a row
    subsample, scaled by a trust factor, and the true gradient) over the grid, one QUBO per class
    handed to the sampler; a step is kept only where the *true* objective drops, so the loss never
-   increases and the result is never worse than the start.
+   increases and the result is never worse than the start. On the start and whenever the steps
+   converge, :func:`refit_scales` refits the scales to the current codes (a convex problem in
+   one multiplier per scale and the biases), kept only if the true objective drops.
 
 Weights are ``w = s q`` with ``q`` on an integer grid (:func:`grid_integers`); the K-bit code of
 a weight is its level ``m = (q − qmin) / step`` in ``[0, n_levels)``. See the user guide,
@@ -46,6 +48,7 @@ __all__ = [
     "grid_integers",
     "loss_grad",
     "next_problems",
+    "refit_scales",
 ]
 
 #: Grids a K-bit weight can take: ``"midrise"`` ``{±1, ±3, …, ±(2**K − 1)}`` (all ``2**K``
@@ -204,17 +207,24 @@ def _trial_losses(Z, y, W, D, reg, batch_size, sample_weight=None):
     total, single = 0.0, np.zeros(k)
     G = np.zeros((d + 1, k))
     cols = np.flatnonzero(np.any(D != 0, axis=0)) if k > 1 else np.empty(0, dtype=int)
+    WV = np.hstack([W, V])
     for sl in batches(n, batch_size):
         Zb = rows(Z, sl)
-        S = _scores(Zb, W)
-        SV = _scores(Zb, V)
-        sw = _weight_chunk(sample_weight, sl)
-        loss_b, R = _chunk_loss(SV, y[sl], sw=sw)
-        total += loss_b
-        G[:-1] += Zb.T @ R.astype(Zb.dtype, copy=False)
-        G[-1] += R.sum(axis=0)
-        if cols.size:
-            single[cols] += _single_column_losses(S, SV, y[sl], cols, sw)
+        # the pass is memory-bound: both scores from one read of each sub-chunk, which stays
+        # in cache for the gradient (as in loss_grad)
+        for start in range(0, Zb.shape[0], _CACHE_ROWS):
+            stop = min(start + _CACHE_ROWS, Zb.shape[0])
+            part = slice(sl.start + start, sl.start + stop)
+            Zc = Zb[start:stop]
+            SS = _scores(Zc, WV)
+            S, SV = SS[:, :k], SS[:, k:]
+            sw = _weight_chunk(sample_weight, part)
+            loss_b, R = _chunk_loss(SV, y[part], sw=sw)
+            total += loss_b
+            G[:-1] += Zc.T @ R.astype(Zc.dtype, copy=False)
+            G[-1] += R.sum(axis=0)
+            if cols.size:
+                single[cols] += _single_column_losses(S, SV, y[part], cols, sw)
     n = _total_weight(n, sample_weight)
     loss = total / n + 0.5 * float(np.sum(reg[:, None] * V**2))
     G = G / n + reg[:, None] * V
@@ -932,6 +942,124 @@ def _class_step(model, g, w, lam, grid, c, levels, with_bias):
     return new
 
 
+def _scale_objective(U, y, gam, bias, pen, sw):
+    """Mean cross-entropy of the scores ``U diag(gam) + bias`` plus ``½ Σ pen γ²``, with its
+    gradient and Hessian in ``(γ, bias)`` (2k). ``U`` (m, k): the rows' scores of the current
+    coefficients."""
+    m, k = U.shape
+    S = U * gam + bias
+    w = np.ones(m) if sw is None else np.asarray(sw, dtype=np.float64)
+    total = float(np.sum(w))
+    if k == 1:
+        s = S[:, 0]
+        ce = -log_expit(np.where(y == 1, s, -s))
+        p = expit(s)
+        R = (p - y)[:, None]
+        v = (p * (1.0 - p)) * w
+        u = U[:, 0]
+        H = np.array([[v @ (u * u), v @ u], [v @ u, v.sum()]])
+    else:
+        lse = logsumexp(S, axis=1)
+        ce = lse - S[np.arange(m), y]
+        P = np.exp(S - lse[:, None])
+        R = P.copy()
+        R[np.arange(m), y] -= 1.0
+        UP, wP = U * P, P * w[:, None]
+        H = np.empty((2 * k, 2 * k))
+        H[:k, :k] = np.diag(w @ (U * UP)) - (UP * w[:, None]).T @ UP
+        H[:k, k:] = np.diag(w @ UP) - (UP * w[:, None]).T @ P
+        H[k:, :k] = H[:k, k:].T
+        H[k:, k:] = np.diag(w @ P) - wP.T @ P
+    value = float(w @ ce) / total + 0.5 * float(pen @ gam**2)
+    g = np.concatenate([w @ (U * R), w @ R]) / total
+    g[:k] += pen * gam
+    H /= total
+    H[np.arange(k), np.arange(k)] += pen
+    return value, g, H
+
+
+def refit_scales(Z, y, W, G, reg, grid, *, shared=False, sample_weight=None, max_newton=20):
+    """Scales that minimise the objective for the current codes: ``(W, grid)`` of the refit.
+
+    With the codes ``q`` fixed the scores are linear in the scales, so the objective is convex
+    in one multiplier ``γ_c`` of each class's coefficient scale (one ``γ`` for all with
+    ``shared``: per-tensor and per-feature scales keep their ratios) and in the biases: Newton's
+    method on the rows ``Z`` (a subsample), whose gradient is corrected to the full data's
+    ``G`` (the true gradient at ``W``; a control variate, as in :func:`choose_scales`). A bias
+    outside the QUBO is then rounded on a bias scale refitted to its range; a bias inside it
+    keeps its codes, and its scale gets one multiplier too. The caller measures the true loss
+    of the result: the refit is a proposal.
+    """
+    Z = np.asarray(Z)
+    d, k = W.shape[0] - 1, W.shape[1]
+    with_bias = grid.bias_bits == grid.n_bits
+    coef, b0 = W[:-1], W[-1].copy()
+    U = (Z @ coef.astype(Z.dtype, copy=False)).astype(np.float64, copy=False)
+    pen = np.einsum("j,jc->c", reg[:-1], coef**2)
+    # parameters theta = (gamma, bias part): (gamma, bias) = (Pg theta_g, Pb theta_b [+ 0])
+    Pg = np.ones((k, 1)) if shared else np.eye(k)
+    Pb = b0[:, None] if with_bias else np.eye(k)
+    T = np.zeros((2 * k, Pg.shape[1] + Pb.shape[1]))
+    T[:k, : Pg.shape[1]] = Pg
+    T[k:, Pg.shape[1] :] = Pb
+    theta0 = np.concatenate([np.ones(Pg.shape[1]), np.ones(1) if with_bias else b0])
+    # the full gradient in these parameters: d/dgamma_c = sum_j G_jc W_jc, d/db_c = G_dc
+    g_full = T.T @ np.concatenate([np.einsum("jc,jc->c", G[:-1], coef), G[-1]])
+
+    def expand(theta):
+        full = T @ theta
+        return full[:k], full[k:]
+
+    def objective(theta, shift):
+        gam, bias = expand(theta)
+        value, g, H = _scale_objective(U, y, gam, bias, pen, sample_weight)
+        return value + shift @ (theta - theta0), T.T @ g + shift, T.T @ H @ T
+
+    _, g_sub, _ = objective(theta0, np.zeros_like(theta0))
+    shift = g_full - g_sub
+    theta = theta0.copy()
+    value, g, H = objective(theta, shift)
+    n_g = Pg.shape[1]
+    for _ in range(max_newton):
+        ridge = 1e-12 * (np.trace(H) / H.shape[0] + 1e-300)
+        try:
+            step = -np.linalg.solve(H + ridge * np.eye(H.shape[0]), g)
+        except np.linalg.LinAlgError:
+            step = -g
+        t = 1.0
+        while t > 1e-6:
+            trial = theta + t * step
+            v_t, g_t, H_t = objective(trial, shift)
+            if v_t <= value + 1e-4 * t * (g @ step):
+                break
+            t *= 0.5
+        else:
+            break
+        theta, value, g, H = trial, v_t, g_t, H_t
+        if abs(g @ step) * t < 1e-12 * max(abs(value), 1e-300):
+            break
+    gam, bias = expand(theta)
+    M = grid.levels(W)
+    if np.any(np.abs(gam) < 1e-9):  # a class without weights: no grid
+        return W, grid
+    # a negative multiplier is the positive one with the codes mirrored (the grid is symmetric)
+    flip = gam < 0
+    M[:-1, flip] = grid.n_levels() - 1 - M[:-1, flip]
+    gam_col = np.broadcast_to(np.abs(gam)[None, :], (d, k))
+    if with_bias:
+        bias_scale = grid.bias_scale * float(theta[n_g])
+    else:
+        _, bmax, _ = grid_integers(grid.bias_bits, grid.grid)
+        bias_scale = float(_top(bias)) / bmax
+    new_grid = HeadGrid(
+        grid.n_bits, grid.bias_bits, grid.grid, grid.coef_scale * gam_col, bias_scale
+    )
+    V = new_grid.values(M)
+    if not with_bias:
+        V[-1] = _quantize(bias, bias_scale, grid.bias_bits, grid.grid)
+    return V, new_grid
+
+
 def grid_descent(
     Z,
     y,
@@ -948,6 +1076,8 @@ def grid_descent(
     sample_weight=None,
     curv_weight=None,
     trust=None,
+    y_curv=None,
+    scale_refit=None,
 ):
     """Improve ``W`` on ``grid`` by QUBO steps, keeping only those that lower the true loss.
 
@@ -956,21 +1086,29 @@ def grid_descent(
     initials, it, classes)`` returns the levels of each (the estimator's sampler; ``it`` counts
     the solve rounds, ``classes`` are the problems' classes). One pass then measures the
     loss of all classes' steps together and of each alone: all are kept if that is best, else
-    the improving ones together if that beats the best single one (one more pass), else the best
-    single one. A rejected class's trust factor doubles (its next step is shorter); a kept one's
+    the improving ones together if that lowers the loss (one more pass), else the best single
+    one. A rejected class's trust factor doubles (its next step is shorter); a kept one's
     halves. ``W`` may start off the grid (``init="zeros"``): the first step, at the best of
     :data:`_FIRST_TRUST`, is then taken whatever it costs and the curve starts after it.
+
+    ``scale_refit`` (``"class"``: one multiplier per class's scales, ``"shared"``: one for all;
+    None: the grid stays) refits the scales and biases to the current codes
+    (:func:`refit_scales` on the rows ``Z_curv`` with labels ``y_curv``) on the start and
+    whenever the sweeps would stop as converged or stuck after the codes moved; a refit is kept
+    if the true loss drops, and if it dropped by more than ``tol`` times its value the sweeps
+    continue on the new grid.
 
     Returns ``W, curve, n_iter, status, info``: ``status`` is ``"converged"`` (a sweep that moved
     every class, or the last ``_WINDOW`` sweeps, lowered the loss by less than ``tol`` times its
     value per sweep), ``"stuck"`` (no class's QUBO step lowers the loss at any trust factor: a
     local minimum of the moves) or ``"max_iter"``; ``info`` holds per-sweep records and timings
-    (``curvature_s``, ``solve_s``, ``passes_s``), ``n_blocks``, ``n_first`` and, for an
-    off-grid start, ``zero_loss``.
+    (``curvature_s``, ``solve_s``, ``passes_s``, ``refit_s``), ``n_blocks``, ``n_refits``,
+    ``n_first``, ``grid`` (the final grid), ``start_loss`` (the loss before the start's refit)
+    and, for an off-grid start, ``zero_loss``.
 
     ``sample_weight`` (n,) weights the loss (:func:`loss_grad`), ``curv_weight`` the rows of
-    ``Z_curv`` in the curvature blocks; ``trust`` (k,) are the starting trust factors (a resumed
-    fit's; default 1).
+    ``Z_curv`` in the curvature blocks (and in the refits); ``trust`` (k,) are the starting trust
+    factors (a resumed fit's; default 1).
     """
     sw, row_weight = sample_weight, curvature_row_weight(curv_weight)
     k = W.shape[1]
@@ -1020,6 +1158,38 @@ def grid_descent(
         curve = [loss]
         models, first = None, len(_FIRST_TRUST)
     info["n_first"] = first
+    info["refit_s"], info["n_refits"] = 0.0, 0
+
+    def refit(W, grid, loss, G):
+        """``W, grid, loss, G`` with the scales refitted to the current codes
+        (:func:`refit_scales`) if that lowers the true loss, else None; and whether it lowered
+        it by more than ``tol`` of it (worth more sweeps)."""
+        tic = time.perf_counter()
+        V, new_grid = refit_scales(
+            Z_curv, y_curv, W, G, reg, grid, shared=scale_refit == "shared",
+            sample_weight=row_weight,
+        )
+        info["refit_s"] += time.perf_counter() - tic
+        tic = time.perf_counter()
+        new_loss, new_G = loss_grad(Z, y, V, reg, batch_size, sample_weight=sw)
+        info["passes_s"] += time.perf_counter() - tic
+        if new_loss < loss:
+            info["n_refits"] += 1
+            return (V, new_grid, new_loss, new_G), new_loss < loss - tol * abs(loss)
+        return None, False
+
+    if scale_refit and y_curv is None:
+        raise ValueError("scale_refit needs the labels y_curv of the rows Z_curv")
+    info["start_loss"] = loss
+    refitted = False  # the codes have not moved since the last refit
+    if scale_refit:
+        # the start's scales were chosen for rounding the continuous fit (at one bit: for its
+        # signs, the biases left as they were); its codes want their own
+        result, _ = refit(W, grid, loss, G)
+        refitted = True
+        if result is not None:
+            W, grid, loss, G = result
+            curve = [loss]
     for it in range(first, first + max_iter):
         n_iter = it + 1 - first
         if models is None or loss < block_loss * (1.0 - _REFRESH):
@@ -1031,9 +1201,20 @@ def grid_descent(
             info["curvature_s"] += time.perf_counter() - tic
         active = np.flatnonzero(~resting)
         if active.size == 0:
-            status = "stuck"
-            n_iter = it - first
-            break
+            result, more = (
+                refit(W, grid, loss, G) if scale_refit and not refitted else (None, False)
+            )
+            refitted = True
+            if result is not None:
+                W, grid, loss, G = result
+                curve[-1] = loss
+            if not more:
+                status = "stuck"
+                n_iter = it - first
+                break
+            resting[:] = False
+            models = None
+            continue
         problems, initials = class_problems(models, G, W, lam, grid, active, with_bias)
         tic = time.perf_counter()
         solved = solve(problems, initials, it, active)
@@ -1070,7 +1251,9 @@ def grid_descent(
                     DU = np.zeros_like(D)
                     DU[:, improving] = D[:, improving]
                     loss_u, G_u = loss_grad(Z, y, W + DU, reg, batch_size, sample_weight=sw)
-                    if loss_u < best_single:
+                    # kept if it lowers the loss (its extra pass is spent: a second one for
+                    # the best single class costs more than the difference is worth)
+                    if loss_u < loss:
                         accepted, new_loss, new_G = improving, loss_u, G_u
                 if accepted.size == 0:
                     DU = np.zeros_like(D)
@@ -1085,6 +1268,7 @@ def grid_descent(
             resting[failed[lam[failed] > _LAM_MAX]] = True
             lam[failed] = np.minimum(lam[failed], _LAM_MAX)
             if accepted.size and new_loss < loss:
+                refitted = False
                 W = W.copy()
                 W[:, accepted] = V[:, accepted]
                 loss, G = new_loss, new_G
@@ -1102,8 +1286,20 @@ def grid_descent(
         gain = curve[-1 - window] - loss
         if window and (accepted.size == k or len(curve) > _WINDOW):
             if gain <= tol * window * max(abs(curve[-1 - window]), np.finfo(float).tiny):
-                status = "converged" if gain > 0 or accepted.size else "stuck"
-                break
+                result, more = (
+                    refit(W, grid, loss, G) if scale_refit and not refitted else (None, False)
+                )
+                refitted = True
+                if result is not None:
+                    W, grid, loss, G = result
+                    curve[-1] = loss
+                if not more:
+                    status = "converged" if gain > 0 or accepted.size else "stuck"
+                    break
+                # new scales worth more sweeps: the codes may move again, on a fresh model
+                resting[:] = False
+                models = None
     info["moved"] = np.asarray(info["moved"], dtype=bool).reshape(-1, k)
     info["lam"] = np.asarray(info["lam"]).reshape(-1, k)
+    info["grid"] = grid
     return W, np.asarray(curve), n_iter, status, info
