@@ -1160,10 +1160,14 @@ def grid_descent(
     info["n_first"] = first
     info["refit_s"], info["n_refits"] = 0.0, 0
 
-    def refit(W, grid, loss, G):
-        """``W, grid, loss, G`` with the scales refitted to the current codes
-        (:func:`refit_scales`) if that lowers the true loss, else None; and whether it lowered
-        it by more than ``tol`` of it (worth more sweeps)."""
+    def refit():
+        """Refit the scales to the current codes (:func:`refit_scales`), once per change of the
+        codes, and keep them if the true loss drops; whether it dropped by more than ``tol`` of
+        it (worth more sweeps)."""
+        nonlocal W, grid, loss, G, refitted
+        if not scale_refit or refitted:
+            return False
+        refitted = True
         tic = time.perf_counter()
         V, new_grid = refit_scales(
             Z_curv, y_curv, W, G, reg, grid, shared=scale_refit == "shared",
@@ -1173,23 +1177,21 @@ def grid_descent(
         tic = time.perf_counter()
         new_loss, new_G = loss_grad(Z, y, V, reg, batch_size, sample_weight=sw)
         info["passes_s"] += time.perf_counter() - tic
-        if new_loss < loss:
-            info["n_refits"] += 1
-            return (V, new_grid, new_loss, new_G), new_loss < loss - tol * abs(loss)
-        return None, False
+        if not new_loss < loss:
+            return False
+        info["n_refits"] += 1
+        more = new_loss < loss - tol * abs(loss)
+        W, grid, loss, G = V, new_grid, new_loss, new_G
+        curve[-1] = loss
+        return more
 
     if scale_refit and y_curv is None:
         raise ValueError("scale_refit needs the labels y_curv of the rows Z_curv")
     info["start_loss"] = loss
     refitted = False  # the codes have not moved since the last refit
-    if scale_refit:
-        # the start's scales were chosen for rounding the continuous fit (at one bit: for its
-        # signs, the biases left as they were); its codes want their own
-        result, _ = refit(W, grid, loss, G)
-        refitted = True
-        if result is not None:
-            W, grid, loss, G = result
-            curve = [loss]
+    # the start's scales were chosen for rounding the continuous fit (at one bit: for its
+    # signs, the biases left as they were); its codes want their own
+    refit()
     for it in range(first, first + max_iter):
         n_iter = it + 1 - first
         if models is None or loss < block_loss * (1.0 - _REFRESH):
@@ -1201,14 +1203,7 @@ def grid_descent(
             info["curvature_s"] += time.perf_counter() - tic
         active = np.flatnonzero(~resting)
         if active.size == 0:
-            result, more = (
-                refit(W, grid, loss, G) if scale_refit and not refitted else (None, False)
-            )
-            refitted = True
-            if result is not None:
-                W, grid, loss, G = result
-                curve[-1] = loss
-            if not more:
+            if not refit():
                 status = "stuck"
                 n_iter = it - first
                 break
@@ -1286,14 +1281,7 @@ def grid_descent(
         gain = curve[-1 - window] - loss
         if window and (accepted.size == k or len(curve) > _WINDOW):
             if gain <= tol * window * max(abs(curve[-1 - window]), np.finfo(float).tiny):
-                result, more = (
-                    refit(W, grid, loss, G) if scale_refit and not refitted else (None, False)
-                )
-                refitted = True
-                if result is not None:
-                    W, grid, loss, G = result
-                    curve[-1] = loss
-                if not more:
+                if not refit():
                     status = "converged" if gain > 0 or accepted.size else "stuck"
                     break
                 # new scales worth more sweeps: the codes may move again, on a fresh model
