@@ -1040,10 +1040,12 @@ def refit_scales(Z, y, W, G, reg, grid, *, shared=False, sample_weight=None, max
             break
     gam, bias = expand(theta)
     M = grid.levels(W)
-    if np.any(np.abs(gam) < 1e-9):  # a class without weights: no grid
-        return W, grid
-    # a negative multiplier is the positive one with the codes mirrored (the grid is symmetric)
     flip = gam < 0
+    if np.any(np.abs(gam) < 1e-9) or (flip.any() and grid.grid != "midrise"):
+        # a class without weights has no grid; only the mid-rise grid is symmetric, so only its
+        # codes can be mirrored
+        return W, grid
+    # a negative multiplier is the positive one with the codes mirrored
     M[:-1, flip] = grid.n_levels() - 1 - M[:-1, flip]
     gam_col = np.broadcast_to(np.abs(gam)[None, :], (d, k))
     if with_bias:

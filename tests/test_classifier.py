@@ -313,6 +313,26 @@ def test_refit_scales_finds_the_best_scales_for_fixed_codes(k, shared, bias_code
     assert refit == pytest.approx(best, rel=1e-6, abs=1e-9)
 
 
+@pytest.mark.parametrize("grid_kind", ["midrise", "integer"])
+def test_refit_scales_mirrors_codes_only_on_the_symmetric_grid(grid_kind):
+    # codes that point the wrong way want a negative multiplier: on the mid-rise grid that is
+    # the mirrored codes, on the signed-integer grid (asymmetric) mirroring could leave it
+    X, y = _data(seed=5, n=120, classes=2)
+    d = X.shape[1]
+    reg = np.r_[np.full(d, 1e-3), 0.0]
+    lr = LogisticRegression(C=1e3).fit(X, y)
+    grid = HeadGrid(2, 16, grid_kind, np.full((d, 1), 0.2), 1e-3)
+    W = grid.round(np.vstack([-lr.coef_.T, lr.intercept_[:, None]]))  # the wrong signs
+    loss, G = _loss_grad(X, y, W, reg, None)
+    V, new = refit_scales(X, y, W, G, reg, grid)
+    if grid_kind == "integer":
+        assert new is grid and V is W
+    else:
+        assert new.on_grid(V)
+        assert _loss_grad(X, y, V, reg, None, grad=False)[0] < loss
+        np.testing.assert_array_equal(new.levels(V)[:-1], 3 - grid.levels(W)[:-1])
+
+
 @pytest.mark.parametrize("granularity", ["class", "tensor"])
 @pytest.mark.parametrize("n_bits", [1, 2])
 def test_fitted_scales_are_the_best_for_the_fitted_codes(n_bits, granularity):
