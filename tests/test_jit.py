@@ -111,6 +111,17 @@ print(json.dumps({
 
 
 @pytest.mark.slow
+
+def _isolated_env(path, root, **extra):
+    """Environment of a subprocess importing quboclf from ``path``, its caches under ``root``."""
+    return {
+        "PYTHONPATH": str(path),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "XDG_CACHE_HOME": str(root / "xdg"),
+        "HOME": str(root / "home"),
+        **extra,
+    }
+
 def test_works_when_numba_cannot_cache(tmp_path):
     assert ".zip" not in str(tmp_path)  # else numba's ZipCacheLocator would accept any path
     copy = _copy_package(tmp_path / "site")
@@ -122,13 +133,7 @@ def test_works_when_numba_cannot_cache(tmp_path):
         path.chmod(path.stat().st_mode & ~0o222)
     before = _snapshot(tmp_path)
 
-    env = {
-        "PYTHONPATH": str(tmp_path / "site"),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "NUMBA_CACHE_DIR": str(blocker / "numba"),
-        "XDG_CACHE_HOME": str(blocker / "xdg"),
-        "HOME": str(blocker / "home"),
-    }
+    env = _isolated_env(tmp_path / "site", blocker, NUMBA_CACHE_DIR=str(blocker / "numba"))
     try:
         out = last_json(run_script(_NO_CACHE_SCRIPT, env, cwd=tmp_path))
     finally:
@@ -294,12 +299,7 @@ def _installed_copy(tmp_path):
 def test_installed_package_caches_in_the_user_cache(tmp_path):
     """An installed copy caches under $XDG_CACHE_HOME/quboclf/numba, nothing in site-packages."""
     site, copy = _installed_copy(tmp_path)
-    env = {
-        "PYTHONPATH": str(site),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "XDG_CACHE_HOME": str(tmp_path / "xdg"),
-        "HOME": str(tmp_path / "home"),
-    }
+    env = _isolated_env(site, tmp_path)
     before = _snapshot(site)
     first = last_json(run_script(_WHERE_SCRIPT, env, cwd=tmp_path))
     assert first["file"] == str(copy / "__init__.py")
@@ -326,12 +326,7 @@ def test_installed_package_removes_numba_files_of_older_versions(tmp_path):
     for path in old:
         path.write_bytes(b"old cache")
     (pycache / "_conv.cpython-311.pyc").write_bytes(b"bytecode: pip removes it itself")
-    env = {
-        "PYTHONPATH": str(site),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "XDG_CACHE_HOME": str(tmp_path / "xdg"),
-        "HOME": str(tmp_path / "home"),
-    }
+    env = _isolated_env(site, tmp_path)
     run_script("import quboclf", env, cwd=tmp_path)
     assert sorted(p.name for p in pycache.iterdir()) == ["_conv.cpython-311.pyc"]
 
@@ -343,12 +338,7 @@ def test_installed_package_never_caches_in_tree(tmp_path):
     site, copy = _installed_copy(tmp_path)
     blocker = tmp_path / "blocker"
     blocker.write_text("")
-    env = {
-        "PYTHONPATH": str(site),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "XDG_CACHE_HOME": str(blocker / "xdg"),
-        "HOME": str(blocker / "home"),
-    }
+    env = _isolated_env(site, blocker)
     before = _snapshot(site)
     out = last_json(run_script(_WHERE_SCRIPT, env, cwd=tmp_path))
     assert out["warnings"] and all("compiling in memory" in w for w in out["warnings"])
@@ -362,12 +352,7 @@ def test_source_checkout_falls_back_to_its_pycache(tmp_path):
     copy = _copy_package(tmp_path / "checkout")
     blocker = tmp_path / "blocker"
     blocker.write_text("")
-    env = {
-        "PYTHONPATH": str(tmp_path / "checkout"),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "XDG_CACHE_HOME": str(blocker / "xdg"),
-        "HOME": str(blocker / "home"),
-    }
+    env = _isolated_env(tmp_path / "checkout", blocker)
     out = last_json(run_script(_WHERE_SCRIPT, env, cwd=tmp_path))
     assert out["warnings"] == []
     assert any((copy / "_kernels" / "__pycache__").glob("_assembly.assemble_qubo-*.nbi"))
