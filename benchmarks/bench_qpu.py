@@ -64,7 +64,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 from quboclf import QUBOCNNClassifier, QUBOQuantizer, RandomConvFeatures, _quantizer, _samplers
-from quboclf._qubo import QuadraticProblem
 from quboclf.testing import mock_qpu
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -219,17 +218,6 @@ def fmnist_model(args):
     return mlp, X[calib], y[calib]
 
 
-def _neuron_problem(lr, l, lo, hi):
-    """Neuron ``l``'s rounding over its box ``lo..hi`` as a QuadraticProblem (energy =
-    objective): ``w = d (lo + m − t)``, ``½ wᵀ (2G) w = ‖A w‖²``."""
-    d = lr.d[l]
-    n_bits = max(1, int((hi[l] - lo[l]).max(initial=0)).bit_length())
-    return QuadraticProblem(
-        2.0 * lr.G, np.zeros_like(d), d, d * (lo[l] - lr.t[l]), n_bits,
-        lower=0, upper=(hi[l] - lo[l]).astype(np.int64),
-    )
-
-
 def run_quantizer(args):
     """The QPU's own contribution: its decomposition from a cheap classical start, against the
     estimator's default ("sa": GPTQ starts, exact local search, proofs)."""
@@ -265,12 +253,14 @@ def run_quantizer(args):
             start = np.choose(pick[:, None], cands)
         lo, hi = neighbourhood_box(lr, 2)
         lo, hi = np.minimum(lo, start), np.maximum(hi, start)
+        H = 2.0 * lr.G
         neurons = range(lr.n_neurons if args.neurons is None or i > 0 else args.neurons)
         k = start.copy()
         with mocked_qpu(args.shape):
             solver = _samplers.make_solver("qpu", params)
             for l in neurons:
-                r = solver.solve(_neuron_problem(lr, l, lo, hi), initial=start[l] - lo[l], seed=l)
+                problem = _quantizer._box_problem(lr, H, l, lo[l], hi[l])
+                r = solver.solve(problem, initial=start[l] - lo[l], seed=l)
                 k[l] = lo[l] + r.levels
                 if (l + 1) % 32 == 0:
                     u = solver.usage

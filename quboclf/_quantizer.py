@@ -308,6 +308,16 @@ def _check_layers(weights, biases, activations, X):
     return out, X
 
 
+def _box_problem(lr, H, l, lo, hi):
+    """Neuron ``l``'s rounding over its box ``lo..hi`` (levels ``0..hi − lo``) as a
+    :class:`~quboclf._qubo.QuadraticProblem` whose energy is its objective:
+    ``w = d (lo + m − t)``, ``½ wᵀ H w = ‖A w‖²`` with ``H = 2 G`` (shared by the neurons)."""
+    d = lr.d[l]
+    n_bits = max(1, int((hi - lo).max(initial=0)).bit_length())
+    return QuadraticProblem(H, np.zeros_like(d), d, d * (lo - lr.t[l]), n_bits,
+                            lower=0, upper=(hi - lo).astype(np.int64))
+
+
 def _sampler_solve(lr, solver, seeds, *, whole_box=False):
     """``solve(l, lo, hi, k)`` of a generic sampler's ``solver`` on neuron ``l``'s problem.
 
@@ -317,10 +327,7 @@ def _sampler_solve(lr, solver, seeds, *, whole_box=False):
     H = 2.0 * lr.G
 
     def solve_box(l, lo, hi, k):
-        d = lr.d[l]
-        n_bits = max(1, int((hi - lo).max(initial=0)).bit_length())
-        problem = QuadraticProblem(H, np.zeros_like(d), d, d * (lo - lr.t[l]), n_bits,
-                                   lower=0, upper=(hi - lo).astype(np.int64))
+        problem = _box_problem(lr, H, l, lo, hi)
         levels = solver.solve(problem, initial=k - lo, seed=seeds[l]).levels
         return lo + np.asarray(levels, dtype=np.int64)
 
